@@ -1,0 +1,525 @@
+"""Configuration: msgspec Structs of the common sections, file discovery, YAML/TOML decoding,
+``${ENV}`` interpolation and error messages that say what, where and how to fix.
+
+The document is a mapping of sections. The core owns ``platform``, ``service``, ``tracing``
+and ``instrumentation``; every other top-level key is a platform's section, validated by that
+platform's own Struct when the platform is used. Values that hold secrets are masked in every
+``repr``; error messages never quote values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
+
+import msgspec
+
+from ._errors import ConfigurationError
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_FILES",
+    "LoadedConfig",
+    "Section",
+    "ServiceConfig",
+    "Settings",
+    "TracingConfig",
+    "load_config",
+]
+
+CONFIG_ENV = "LLMOPS_CONFIG"
+DEFAULT_FILES = ("llmops.yaml", "llmops.yml", "llmops.toml")
+MAX_CONFIG_BYTES = 1 << 20
+"""A config file is small; a bigger one is a mistake (or an attack), refused before parsing."""
+
+T = TypeVar("T")
+
+_MASK = "'***'"
+
+
+class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every config section: unknown keys are errors, secrets never show in a repr.
+
+    A subclass lists its secret fields in ``secret_fields``; a field that is a mapping of
+    header values is masked value by value.
+    """
+
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def __repr__(self) -> str:
+        parts = []
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if name in self.secret_fields and value:
+                shown = {k: "***" for k in value} if isinstance(value, Mapping) else _MASK
+                parts.append(f"{name}={shown}")
+            else:
+                parts.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+class ServiceConfig(Section):
+    """``service:`` — who emits the spans (OpenTelemetry resource attributes)."""
+
+    name: str | None = None
+    """``service.name``; else ``OTEL_SERVICE_NAME``; else OpenTelemetry's ``unknown_service``."""
+    version: str | None = None
+    """``service.version``."""
+    environment: str | None = None
+    """``deployment.environment.name`` (and the older ``deployment.environment``)."""
+    attributes: dict[str, str] = {}
+    """More resource attributes; they win over ``OTEL_RESOURCE_ATTRIBUTES``."""
+
+
+PositiveSeconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
+
+
+class TracingConfig(Section):
+    """``tracing:`` — how spans are processed and exported."""
+
+    batch: bool = True
+    """Batch spans in a background thread (``span.end()`` never waits on the network).
+    ``false`` exports each span synchronously: for debugging only."""
+    sample_ratio: Annotated[float, msgspec.Meta(ge=0, le=1)] = 1.0
+    """Fraction of traces kept (parent-based, trace-id ratio)."""
+    shutdown_timeout_s: PositiveSeconds = 5.0
+    """Upper bound on ``llmops.shutdown()`` and on exit, even with the collector unreachable."""
+    export_timeout_s: PositiveSeconds = 10.0
+    """Upper bound on one export call (with its retries)."""
+    schedule_delay_ms: Annotated[int, msgspec.Meta(ge=1, le=3_600_000)] = 1000
+    """Longest wait before a partial batch is exported."""
+    max_queue_size: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 2048
+    """Spans buffered while the collector is slow or down; past it spans are dropped, counted."""
+    max_export_batch_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 512
+    """Spans sent in one export request."""
+    compression: Literal["none", "gzip"] = "none"
+    """OTLP payload compression."""
+    set_global: bool = True
+    """Make the provider the global OpenTelemetry TracerProvider when none is set yet."""
+
+
+class Settings(Section):
+    """The common sections of a config document (platform sections are decoded separately)."""
+
+    platform: str | None = None
+    """The platform ``instrument()`` uses when called without one."""
+    service: ServiceConfig = msgspec.field(default_factory=ServiceConfig)
+    tracing: TracingConfig = msgspec.field(default_factory=TracingConfig)
+    instrumentation: dict[str, bool] = {}
+    """Instrumentor name → enabled; the key ``strict`` turns a missing package into an error."""
+
+
+COMMON_SECTIONS = frozenset(f.encode_name for f in msgspec.structs.fields(Settings))
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A decoded config document: the common ``settings`` and the raw platform sections."""
+
+    settings: Settings
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    text: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def where(self) -> str:
+        """The file's name for messages, or ``<defaults>``."""
+        return str(self.path) if self.path else "<defaults>"
+
+    def section(self, name: str, config_type: type[T]) -> T:
+        """Decode and validate the platform section ``name`` with its Struct ``config_type``."""
+        raw = self.sections.get(name)
+        if raw is None:
+            raw = {}
+        return convert(raw, config_type, prefix=f"$.{name}", config=self)
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+
+def load_config(
+    config_path: str | os.PathLike[str] | None = None,
+    *,
+    known_sections: Iterable[str] = (),
+    cwd: Path | None = None,
+) -> LoadedConfig:
+    """Find, read, interpolate and validate the config; see :func:`llmops.instrument`.
+
+    ``known_sections`` are the platform names whose sections are allowed at the top level.
+    """
+    path = discover(config_path, cwd=cwd)
+    if path is None:
+        data: dict[str, Any] = {}
+        text = None
+    else:
+        text = _read_text(path)
+        data = _parse(path, text)
+    partial = LoadedConfig(Settings(), path=path, text=text)
+    data = _interpolate(data, "$", partial)
+    if not isinstance(data, dict):  # pragma: no cover - _parse guarantees a mapping
+        raise partial_error(partial, "$", "the document must be a mapping of sections")
+    allowed = COMMON_SECTIONS | set(known_sections)
+    for key in data:
+        if key not in allowed:
+            raise partial_error(
+                partial,
+                f"$.{key}",
+                f"unknown section {key!r}{_did_you_mean(key, allowed)} Known sections: "
+                f"{', '.join(sorted(allowed))}. A platform's section is known once the "
+                "platform is registered (@llmops.register_platform or an installed plugin).",
+            )
+    common = {k: v for k, v in data.items() if k in COMMON_SECTIONS}
+    sections = {k: v for k, v in data.items() if k not in COMMON_SECTIONS}
+    settings = convert(common, Settings, prefix="$", config=partial)
+    return LoadedConfig(settings, sections, path=path, text=text)
+
+
+def discover(config_path: str | os.PathLike[str] | None, *, cwd: Path | None = None) -> Path | None:
+    """The config file to read: the argument, ``$LLMOPS_CONFIG``, then the default names."""
+    if config_path is not None:
+        if not isinstance(config_path, str | os.PathLike):
+            raise ConfigurationError(
+                f"config_path must be a str or a path, got {type(config_path).__name__}"
+            )
+        return _existing(Path(config_path), "the config_path argument")
+    if env := os.environ.get(CONFIG_ENV):
+        return _existing(Path(env), f"${CONFIG_ENV}")
+    base = cwd or Path.cwd()
+    for name in DEFAULT_FILES:
+        if (base / name).is_file():
+            return base / name
+    pyproject = base / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            has_table = "llmops" in _toml_loads(_read_text(pyproject), pyproject).get("tool", {})
+        except ConfigurationError:
+            return None  # a broken pyproject.toml that is not ours to judge
+        if has_table:
+            return pyproject
+    return None
+
+
+def _existing(path: Path, origin: str) -> Path:
+    if not path.exists():
+        raise ConfigurationError(
+            f"{path}: config file not found (from {origin}); check the path, or omit it to use "
+            f"{', '.join(DEFAULT_FILES)} in the working directory or the defaults",
+            path=str(path),
+        )
+    if path.is_dir():
+        raise ConfigurationError(
+            f"{path}: is a directory, not a config file (from {origin}); pass the path of a "
+            ".yaml, .yml or .toml file",
+            path=str(path),
+        )
+    return path
+
+
+def _read_text(path: Path) -> str:
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{path}: cannot read the config file ({exc.strerror or type(exc).__name__}); "
+            "check that it exists and is readable by this process",
+            path=str(path),
+        ) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigurationError(
+            f"{path}: the config file is larger than {MAX_CONFIG_BYTES // 1024} KiB; "
+            "is this the right file?",
+            path=str(path),
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"{path}: the config file is not valid UTF-8 (byte {exc.start}); save it as UTF-8",
+            path=str(path),
+        ) from None
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    suffix = path.suffix.lower()
+    if suffix in {".yaml", ".yml"}:
+        data = _yaml_loads(text, path)
+    elif suffix == ".toml":
+        data = _toml_loads(text, path)
+        if path.name == "pyproject.toml":
+            tool = data.get("tool")
+            if not isinstance(tool, dict) or "llmops" not in tool:
+                raise ConfigurationError(
+                    f"{path}: has no [tool.llmops] table; add one, or point config_path at an "
+                    "llmops.yaml or llmops.toml",
+                    path=str(path),
+                )
+            data = tool["llmops"]
+    else:
+        raise ConfigurationError(
+            f"{path}: unsupported config file type {suffix or '(no suffix)'!r}; use .yaml, .yml "
+            "or .toml (the suffix chooses the parser)",
+            path=str(path),
+        )
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"{path}: the document must be a mapping of sections (such as 'service:' and "
+            f"'tracing:'), got {_type_name(data)}",
+            path=str(path),
+            field="$",
+        )
+    return data
+
+
+def _yaml_loads(text: str, path: Path) -> Any:
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_strict_yaml_loader())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigurationError(
+            f"{path}{line}: invalid YAML: {problem}; fix the syntax at that line",
+            path=str(path),
+        ) from None
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        raise ConfigurationError(
+            f"{path}: invalid YAML ({type(exc).__name__}); fix the syntax", path=str(path)
+        ) from None
+
+
+_LOADER: type | None = None
+
+
+def _strict_yaml_loader() -> type:
+    """A SafeLoader (no Python objects) that also refuses duplicate keys."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        class StrictLoader(yaml.SafeLoader):
+            def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+                seen: dict[Any, Any] = {}
+                for key_node, _ in node.value:
+                    key = self.construct_object(key_node, deep=deep)
+                    try:
+                        duplicate = key in seen
+                    except TypeError:
+                        duplicate = False  # unhashable keys are rejected by validation later
+                    if duplicate:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"duplicate key {key!r}", key_node.start_mark
+                        )
+                    with contextlib.suppress(TypeError):
+                        seen[key] = True
+                return super().construct_mapping(node, deep=deep)
+
+        _LOADER = StrictLoader
+    return _LOADER
+
+
+def _toml_loads(text: str, path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(
+            f"{path}: invalid TOML: {exc}; fix the syntax at that line", path=str(path)
+        ) from None
+    except RecursionError:
+        raise ConfigurationError(
+            f"{path}: invalid TOML: nested too deeply", path=str(path)
+        ) from None
+
+
+# -- interpolation ----------------------------------------------------------------------------
+
+_VAR = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\})")
+
+
+def _interpolate(value: Any, where: str, config: LoadedConfig, depth: int = 0) -> Any:
+    """Replace ``${VAR}``, ``${VAR:-default}``, ``${VAR-default}`` and ``$$`` in strings."""
+    if depth > 64:
+        raise partial_error(config, where, "the document is nested too deeply (more than 64)")
+    if isinstance(value, str):
+        return _substitute(value, where, config) if "$" in value else value
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise partial_error(
+                    config, where, f"keys must be strings, got {_type_name(k)} {k!r}"
+                )
+            out[k] = _interpolate(v, f"{where}.{k}", config, depth + 1)
+        return out
+    if isinstance(value, list):
+        return [_interpolate(v, f"{where}[{i}]", config, depth + 1) for i, v in enumerate(value)]
+    return value
+
+
+def _substitute(text: str, where: str, config: LoadedConfig) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name, op, default = match.groups()
+        if name is None:
+            return "$"
+        value = os.environ.get(name)
+        if value is None or (op == ":-" and value == ""):
+            if op is not None:
+                return default
+            raise partial_error(
+                config,
+                where,
+                f"environment variable {name} is not set; set it, or give a default with "
+                f"${{{name}:-default}}",
+            )
+        return value
+
+    return _VAR.sub(replace, text)
+
+
+# -- validation -------------------------------------------------------------------------------
+
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
+
+
+def convert(raw: Any, config_type: type[T], *, prefix: str, config: LoadedConfig) -> T:
+    """``msgspec.convert`` with unknown-key suggestions and errors in llmops' format."""
+    check_unknown_keys(raw, config_type, prefix, config)
+    try:
+        # strict=False lets "${PORT}"-style strings become numbers and booleans.
+        return msgspec.convert(raw, config_type, strict=False)
+    except msgspec.ValidationError as exc:
+        match = _AT.match(str(exc))
+        assert match is not None
+        sub = match["path"] or "$"
+        where = prefix + sub[1:]
+        message = match["msg"]
+        message = message[:1].lower() + message[1:]
+        raise partial_error(config, where, f"{message}; fix the value at this key") from None
+
+
+def check_unknown_keys(raw: Any, typ: Any, where: str, config: LoadedConfig) -> None:
+    """Raise for a key that ``typ`` (a Struct, maybe nested) does not have, suggesting one."""
+    struct = _struct_type(typ)
+    if struct is None or not isinstance(raw, dict):
+        return
+    fields = {f.encode_name: f for f in msgspec.structs.fields(struct)}
+    for key, value in raw.items():
+        if not isinstance(key, str):
+            raise partial_error(config, where, f"keys must be strings, got {_type_name(key)}")
+        if key not in fields:
+            raise partial_error(
+                config,
+                f"{where}.{key}",
+                f"unknown key {key!r}{_did_you_mean(key, fields)} Valid keys here: "
+                f"{', '.join(sorted(fields))}.",
+            )
+        check_unknown_keys(value, fields[key].type, f"{where}.{key}", config)
+
+
+def _struct_type(typ: Any) -> type[msgspec.Struct] | None:
+    if get_origin(typ) is Annotated:
+        typ = get_args(typ)[0]
+    if get_origin(typ) in (Union, getattr(__import__("types"), "UnionType", None)):
+        candidates = [_struct_type(t) for t in get_args(typ)]
+        found = [c for c in candidates if c is not None]
+        return found[0] if len(found) == 1 else None
+    if isinstance(typ, type) and issubclass(typ, msgspec.Struct):
+        return typ
+    return None
+
+
+def _did_you_mean(key: str, choices: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else "."
+
+
+def partial_error(config: LoadedConfig, where: str, message: str) -> ConfigurationError:
+    """A ConfigurationError located at ``where`` (``$.a.b``) in ``config``'s file."""
+    line = _line_of(config, where)
+    location = config.where + (f":{line}" if line else "")
+    return ConfigurationError(
+        f"{location}: {where}: {message}",
+        path=str(config.path) if config.path else None,
+        field=where,
+    )
+
+
+def error_at(config: LoadedConfig, where: str, message: str) -> ConfigurationError:
+    """For platforms: a ConfigurationError at ``$.section.key`` of the loaded config."""
+    return partial_error(config, where, message)
+
+
+def _type_name(value: object) -> str:
+    names: dict[type, str] = {dict: "a mapping", list: "a list", str: "a string"}
+    return names.get(type(value), type(value).__name__)
+
+
+# -- line numbers for messages ----------------------------------------------------------------
+
+_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def _line_of(config: LoadedConfig, where: str) -> int | None:
+    """The 1-based line of ``where`` in a YAML or TOML file, when it can be found."""
+    if config.path is None or config.text is None:
+        return None
+    parts: list[str | int] = [
+        m[1] if m[1] is not None else int(m[2]) for m in _PART.finditer(where)
+    ]
+    try:
+        if config.path.suffix.lower() in {".yaml", ".yml"}:
+            return _yaml_line(config.text, parts)
+        return _toml_line(config.text, parts)
+    except Exception:  # a location is a nicety; never let it hide the real error
+        return None
+
+
+def _yaml_line(text: str, parts: list[str | int]) -> int | None:
+    import yaml
+
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    line = None
+    for part in parts:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == part:
+                    line, node = key_node.start_mark.line + 1, value_node
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _toml_line(text: str, parts: list[str | int]) -> int | None:
+    keys = [p for p in parts if isinstance(p, str)]
+    if not keys:
+        return None
+    lines = text.splitlines()
+    # The last key as `key =` or as a `[table]` header mentioning it.
+    last = re.escape(keys[-1])
+    patterns = [re.compile(rf"^\s*\[+[^\]]*\b{last}\]+\s*$"), re.compile(rf"^\s*\"?{last}\"?\s*=")]
+    for pattern in patterns:
+        for number, line in enumerate(lines, 1):
+            if pattern.search(line):
+                return number
+    return None

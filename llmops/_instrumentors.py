@@ -1,0 +1,214 @@
+"""The catalogue of OpenInference auto-instrumentors and the runner that applies them.
+
+A catalogue entry is a config key (``google_genai``), the instrumentor's import path, the pip
+package that provides it and the library it instruments. Nothing is imported until an entry is
+enabled. Platforms may add entries with :func:`register_instrumentor`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ._errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
+__all__ = [
+    "CATALOGUE",
+    "DEFAULT_ENABLED",
+    "InstrumentorSpec",
+    "apply_instrumentors",
+    "register_instrumentor",
+]
+
+logger = logging.getLogger("llmops")
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentorSpec:
+    """Where an instrumentor lives and what it needs."""
+
+    target: str
+    """``module:Class`` of a ``BaseInstrumentor`` subclass."""
+    package: str
+    """The pip package that provides ``target``."""
+    library: str
+    """The distribution it instruments (for messages)."""
+
+
+def _oi(module: str, cls: str, package: str, library: str) -> InstrumentorSpec:
+    return InstrumentorSpec(f"openinference.instrumentation.{module}:{cls}", package, library)
+
+
+CATALOGUE: dict[str, InstrumentorSpec] = {
+    "google_genai": _oi(
+        "google_genai",
+        "GoogleGenAIInstrumentor",
+        "openinference-instrumentation-google-genai",
+        "google-genai",
+    ),
+    "google_adk": _oi(
+        "google_adk",
+        "GoogleADKInstrumentor",
+        "openinference-instrumentation-google-adk",
+        "google-adk",
+    ),
+    "openai": _oi("openai", "OpenAIInstrumentor", "openinference-instrumentation-openai", "openai"),
+    "anthropic": _oi(
+        "anthropic", "AnthropicInstrumentor", "openinference-instrumentation-anthropic", "anthropic"
+    ),
+    "vertexai": _oi(
+        "vertexai",
+        "VertexAIInstrumentor",
+        "openinference-instrumentation-vertexai",
+        "google-cloud-aiplatform",
+    ),
+    "langchain": _oi(
+        "langchain", "LangChainInstrumentor", "openinference-instrumentation-langchain", "langchain"
+    ),
+    "llama_index": _oi(
+        "llama_index",
+        "LlamaIndexInstrumentor",
+        "openinference-instrumentation-llama-index",
+        "llama-index",
+    ),
+    "litellm": _oi(
+        "litellm", "LiteLLMInstrumentor", "openinference-instrumentation-litellm", "litellm"
+    ),
+    "bedrock": _oi(
+        "bedrock", "BedrockInstrumentor", "openinference-instrumentation-bedrock", "boto3"
+    ),
+    "mistralai": _oi(
+        "mistralai", "MistralAIInstrumentor", "openinference-instrumentation-mistralai", "mistralai"
+    ),
+    "groq": _oi("groq", "GroqInstrumentor", "openinference-instrumentation-groq", "groq"),
+    "dspy": _oi("dspy", "DSPyInstrumentor", "openinference-instrumentation-dspy", "dspy"),
+    "crewai": _oi("crewai", "CrewAIInstrumentor", "openinference-instrumentation-crewai", "crewai"),
+}
+
+DEFAULT_ENABLED: Mapping[str, bool] = {"google_genai": True}
+"""Enabled unless the config says otherwise; when its package is missing that is only logged."""
+
+STRICT_KEY = "strict"
+
+
+def register_instrumentor(key: str, spec: InstrumentorSpec, *, replace: bool = False) -> None:
+    """Add an instrumentor to the catalogue under the config key ``key``."""
+    if key in CATALOGUE and not replace and CATALOGUE[key] != spec:
+        raise ValueError(f"instrumentor {key!r} is already in the catalogue; pass replace=True")
+    if key == STRICT_KEY or not key.isidentifier():
+        raise ValueError(f"invalid instrumentor key {key!r}")
+    CATALOGUE[key] = spec
+
+
+def validate(selection: Mapping[str, bool], where: str) -> None:
+    """Raise ``ConfigurationError`` for an ``instrumentation:`` key not in the catalogue."""
+    import difflib
+
+    for key in selection:
+        if key != STRICT_KEY and key not in CATALOGUE:
+            close = difflib.get_close_matches(key, [*CATALOGUE, STRICT_KEY], n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else "."
+            raise ConfigurationError(
+                f"{where}: $.instrumentation.{key}: unknown instrumentor {key!r}{hint} "
+                f"Known: {', '.join(sorted(CATALOGUE))} (and 'strict').",
+                field=f"$.instrumentation.{key}",
+            )
+
+
+@dataclass
+class Applied:
+    """An instrumentor that llmops turned on, and so must turn off."""
+
+    key: str
+    instrumentor: Any
+
+    def uninstrument(self) -> None:
+        try:
+            self.instrumentor.uninstrument()
+        except Exception as exc:
+            logger.warning("llmops: uninstrumenting %s failed: %s", self.key, exc)
+
+
+def apply_instrumentors(
+    selection: Mapping[str, bool], provider: TracerProvider, *, where: str
+) -> list[Applied]:
+    """Instrument every enabled entry with ``provider``; return what was applied.
+
+    A missing package is a warning naming what to install (an error with ``strict: true``);
+    an entry enabled only by default is skipped quietly. An instrumentor that raises is
+    reported by name and the others still run: the host application is never broken.
+    """
+    strict = bool(selection.get(STRICT_KEY, False))
+    explicit = {k for k in selection if k != STRICT_KEY}
+    enabled = {**DEFAULT_ENABLED, **{k: v for k, v in selection.items() if k != STRICT_KEY}}
+    applied: list[Applied] = []
+    for key, on in enabled.items():
+        if not on:
+            continue
+        spec = CATALOGUE[key]
+        problem = _dependency_problem(spec)
+        if problem is not None:
+            if key not in explicit:
+                logger.debug("llmops: %s not instrumented by default: %s", key, problem)
+                continue
+            message = f"llmops: instrumentation.{key} is enabled but {problem}"
+            if strict:
+                raise ConfigurationError(f"{where}: $.instrumentation.{key}: {message[8:]}")
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+            continue
+        try:
+            instrumentor = _load(spec)()
+            if instrumentor.is_instrumented_by_opentelemetry:
+                logger.info(
+                    "llmops: %s is already instrumented by the application; leaving it as is", key
+                )
+                continue
+            instrumentor.instrument(tracer_provider=provider)
+        except Exception as exc:
+            message = (
+                f"llmops: instrumenting {key} ({spec.target}) failed: {type(exc).__name__}: {exc}"
+            )
+            if strict:
+                raise ConfigurationError(
+                    f"{where}: $.instrumentation.{key}: {message[8:]}"
+                ) from exc
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+            continue
+        applied.append(Applied(key, instrumentor))
+        logger.debug("llmops: instrumented %s", key)
+    return applied
+
+
+def _load(spec: InstrumentorSpec) -> Any:
+    module, _, attr = spec.target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _dependency_problem(spec: InstrumentorSpec) -> str | None:
+    """Why ``spec`` cannot run here (missing or incompatible packages), or ``None``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        version(spec.package)
+    except PackageNotFoundError:
+        return f"its package is not installed: pip install {spec.package}"
+    try:
+        version(spec.library)
+    except PackageNotFoundError:
+        return f"the library it instruments is not installed: pip install {spec.library}"
+    try:
+        from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+
+        conflict = get_dependency_conflicts(_load(spec)().instrumentation_dependencies())
+    except Exception as exc:  # an instrumentor that fails to import is a problem too
+        return f"{spec.target} cannot be imported ({type(exc).__name__}: {exc})"
+    if conflict is not None:
+        return f"the installed version does not fit it: {conflict}"
+    return None

@@ -1,0 +1,39 @@
+"""Helpers for testing applications and platform plugins offline.
+
+``llmops.testing`` is cheap to import: each helper's module loads on first use.
+
+* :class:`GeminiStub` -- a loopback stub of the Gemini REST API that the real ``google-genai``
+  client (and the OpenInference instrumentor wrapped around it) can talk to::
+
+      from llmops.testing import GeminiStub
+
+      with GeminiStub() as stub:
+          client = genai.Client(
+              api_key="x", http_options=types.HttpOptions(base_url=stub.base_url)
+          )
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llmops.testing.gemini_stub import GeminiStub
+
+__all__ = ["GeminiStub"]
+
+_LAZY: dict[str, str] = {"GeminiStub": "llmops.testing.gemini_stub"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
