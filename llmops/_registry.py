@@ -112,6 +112,8 @@ class PlatformRegistry:
         self._classes: dict[str, type[PlatformPlugin]] = {}
         self._origins: dict[str, str] = {}
         self._builtins = dict(builtins or {})
+        self._builtin_classes: dict[str, type[PlatformPlugin]] = {}
+        """Built-in classes once their module ran: its import registers only the first time."""
         self._group = entry_point_group
         self._entry_points: dict[str, EntryPoint] | None = None
         self._lock = threading.RLock()
@@ -131,6 +133,10 @@ class PlatformRegistry:
         with self._lock:
             builtin = self._builtins.get(name)
             loading_itself = builtin is not None and cls.__module__ == builtin.module
+            if loading_itself:
+                self._builtin_classes[name] = cls
+                if name in self._classes and not replace:
+                    return  # replaced (replace=True) before its module was imported: keep that
             taken = name in self._classes or (builtin is not None and not loading_itself)
             if taken and not replace:
                 current = self._origins.get(name) or f"built-in ({builtin.module})"  # type: ignore[union-attr]
@@ -196,6 +202,11 @@ class PlatformRegistry:
         import importlib
 
         builtin = self._builtins[name]
+        if (cls := self._builtin_classes.get(name)) is not None:
+            # Imported before and unregistered since: the module will not run (register) again.
+            self._classes[name] = cls
+            self._origins[name] = "built-in"
+            return
         try:
             importlib.import_module(builtin.module)
         except ImportError as exc:
