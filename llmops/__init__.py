@@ -48,18 +48,20 @@ _LAZY_MODULES = frozenset({"arize", "mlflow", "testing"})
 _LAZY_NAMES = {"Settings": "_config", "PlatformPlugin": "_plugin", "PlatformSetup": "_plugin"}
 
 
-def __getattr__(name: str) -> Any:
-    # PEP 562: the per-platform modules, and msgspec behind Settings, load on first access.
-    import importlib
+if not TYPE_CHECKING:  # hidden from type checkers, so that `llmops.typo` stays an error
 
-    if name in _LAZY_MODULES:
-        value: Any = importlib.import_module(f"{__name__}.{name}")
-    elif name in _LAZY_NAMES:
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY_NAMES[name]}"), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
+    def __getattr__(name: str) -> Any:
+        # PEP 562: the per-platform modules, and msgspec behind Settings, load on first access.
+        import importlib
+
+        if name in _LAZY_MODULES:
+            value: Any = importlib.import_module(f"{__name__}.{name}")
+        elif name in _LAZY_NAMES:
+            value = getattr(importlib.import_module(f"{__name__}.{_LAZY_NAMES[name]}"), name)
+        else:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import SpanProcessor
@@ -51,6 +51,6 @@ class PlatformPlugin(Protocol):
     :class:`~llmops.ConfigurationError` for a config that cannot work.
     """
 
-    config_type: ClassVar[type[Any]]
+    config_type: type[Any]
 
     def setup(self, config: Any, settings: Settings) -> PlatformSetup: ...

@@ -139,6 +139,7 @@ def _build(
     from ._tracing import (
         DetachableProcessor,
         ResourceMergingExporter,
+        SwappableSampler,
         build_resource,
         new_provider,
         processor_for,
@@ -159,19 +160,22 @@ def _build(
     resource = build_resource(settings, contribution.resource_attributes)
     current = trace.get_tracer_provider()
     merge: Resource | None = None
-    if isinstance(current, TracerProvider):
-        provider, owns = current, current is _owned_global
-        if owns:
-            if current.resource != resource:
-                merge = Resource(dict(resource.attributes))
-        else:
-            merge = Resource(dict(contribution.resource_attributes))
-            logger.info(
-                "llmops: the application already set an OpenTelemetry SDK TracerProvider; adding "
-                "the %s exporter to it instead of creating a second one (its resource and sampler "
-                "stay as the application set them)",
-                name,
-            )
+    replace_resource = False
+    if current is _owned_global and settings.tracing.set_global:
+        # Ours from an earlier setup, and global for good: keep it, with the new policy.
+        provider, owns = current, True
+        merge, replace_resource = resource, True
+        assert isinstance(provider.sampler, SwappableSampler)
+        provider.sampler.set_ratio(settings.tracing.sample_ratio)
+    elif isinstance(current, TracerProvider) and current is not _owned_global:
+        provider, owns = current, False
+        merge = Resource(dict(contribution.resource_attributes))
+        logger.info(
+            "llmops: the application already set an OpenTelemetry SDK TracerProvider; adding "
+            "the %s exporter to it instead of creating a second one (its resource and sampler "
+            "stay as the application set them)",
+            name,
+        )
     else:
         provider, owns = new_provider(settings, resource), True
         if settings.tracing.set_global:
@@ -188,7 +192,7 @@ def _build(
     active = _Active(key, provider, owns, settings.tracing.shutdown_timeout_s)
     for exporter in contribution.exporters:
         if merge is not None:
-            exporter = ResourceMergingExporter(exporter, merge)
+            exporter = ResourceMergingExporter(exporter, merge, replace=replace_resource)
         active.processors.append(DetachableProcessor(processor_for(exporter, settings.tracing)))
     active.processors.extend(DetachableProcessor(p) for p in contribution.processors)
     for processor in active.processors:

@@ -20,7 +20,15 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import (
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
 
 if TYPE_CHECKING:
     from ._config import Settings, TracingConfig
@@ -59,10 +67,41 @@ def build_resource(settings: Settings, extra: Mapping[str, str]) -> Resource:
     return Resource.create(attributes)
 
 
+class SwappableSampler(Sampler):
+    """Parent-based trace-id-ratio sampling whose ratio a later setup can change.
+
+    The SDK fixes a tracer's sampler when ``get_tracer()`` is called, so a provider that llmops
+    keeps across setups (the global one) needs a sampler object that stays while its policy
+    changes.
+    """
+
+    def __init__(self, ratio: float) -> None:
+        self.inner: Sampler = ParentBased(TraceIdRatioBased(ratio))
+
+    def set_ratio(self, ratio: float) -> None:
+        self.inner = ParentBased(TraceIdRatioBased(ratio))
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        return self.inner.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+
+    def get_description(self) -> str:
+        return self.inner.get_description()
+
+
 def new_provider(settings: Settings, resource: Resource) -> TracerProvider:
     """A TracerProvider with the configured sampler; llmops, not the SDK, shuts it down."""
-    ratio = settings.tracing.sample_ratio
-    sampler = ParentBased(TraceIdRatioBased(ratio))
+    sampler = SwappableSampler(settings.tracing.sample_ratio)
     # shutdown_on_exit=False: the SDK's own atexit hook waits up to 30 s on a dead collector;
     # llmops registers a bounded one instead.
     return TracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
@@ -155,19 +194,24 @@ class DetachableProcessor(SpanProcessor):
 
 
 class ResourceMergingExporter(SpanExporter):
-    """Exports spans with ``extra`` merged into their resource.
+    """Exports spans with ``extra`` merged into their resource, or replacing it.
 
-    Used when llmops adds its exporter to a provider it did not create: that provider's
-    resource cannot change, yet the spans must still carry, say, the Phoenix project name.
-    The copy happens in the export thread, never on ``span.end()``.
+    A provider's resource cannot change after it is created. When llmops adds its exporter to
+    a provider the application created, ``extra`` (say, the Phoenix project name) is merged
+    into each span's resource; when llmops reuses the global provider it created for an earlier
+    setup, ``replace=True`` sends the new setup's resource instead of the old one. The copy
+    happens in the export thread, never on ``span.end()``.
     """
 
-    def __init__(self, inner: SpanExporter, extra: Resource) -> None:
+    def __init__(self, inner: SpanExporter, extra: Resource, *, replace: bool = False) -> None:
         self.inner = inner
         self.extra = extra
+        self.replace = replace
         self._merged: dict[int, tuple[Resource, Resource]] = {}
 
     def _resource_for(self, original: Resource) -> Resource:
+        if self.replace:
+            return self.extra
         cached = self._merged.get(id(original))
         if cached is None or cached[0] is not original:
             cached = (original, original.merge(self.extra))
