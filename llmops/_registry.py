@@ -223,15 +223,25 @@ class PlatformRegistry:
                 from importlib.metadata import entry_points
 
                 for ep in entry_points(group=self._group):
+                    problem = None
                     if ep.name in self._entry_points:
+                        problem = (
+                            f"it duplicates {_describe(self._entry_points[ep.name])}; "
+                            "using the first"
+                        )
+                    else:
+                        try:
+                            validate_name(ep.name)
+                        except ValueError as exc:
+                            problem = str(exc)
+                    if problem is not None:
                         import logging
 
                         logging.getLogger("llmops").warning(
-                            "llmops: two plugins advertise the platform %r (%s and %s); "
-                            "using the first",
+                            "llmops: ignoring the platform plugin %r (%s): %s",
                             ep.name,
-                            _describe(self._entry_points[ep.name]),
                             _describe(ep),
+                            problem,
                         )
                         continue
                     self._entry_points[ep.name] = ep
@@ -249,7 +259,10 @@ class PlatformRegistry:
             ) from exc
         # ``module:Class`` advertises a class; a bare module registers itself on import.
         if name not in self._classes and isinstance(loaded, type):
-            self.register(name, loaded, origin=_describe(ep))
+            try:
+                self.register(name, loaded, origin=_describe(ep))
+            except TypeError as exc:
+                raise TypeError(f"{exc} (from {_describe(ep)})") from None
         elif name in self._classes:
             self._origins[name] = _describe(ep)
         if name not in self._classes:
