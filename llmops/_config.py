@@ -36,6 +36,9 @@ CONFIG_ENV = "LLMOPS_CONFIG"
 DEFAULT_FILES = ("llmops.yaml", "llmops.yml", "llmops.toml")
 MAX_CONFIG_BYTES = 1 << 20
 """A config file is small; a bigger one is a mistake (or an attack), refused before parsing."""
+MAX_CONFIG_VALUES = 100_000
+"""Values in a decoded document, YAML aliases expanded: nested aliases ("billion laughs") make
+a small file expand to billions of values, refused instead of walked."""
 
 T = TypeVar("T")
 
@@ -127,6 +130,15 @@ class LoadedConfig:
     sections: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = None
     text: str | None = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        # The raw platform sections hold secrets (api_key, header values): only their names.
+        return (
+            f"LoadedConfig(settings={self.settings!r}, sections={sorted(self.sections)!r}, "
+            f"path={self.path!r})"
+        )
+
+    __str__ = __repr__
 
     @property
     def where(self) -> str:
@@ -349,10 +361,22 @@ def _toml_loads(text: str, path: Path) -> dict[str, Any]:
 _VAR = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\})")
 
 
-def _interpolate(value: Any, where: str, config: LoadedConfig, depth: int = 0) -> Any:
+def _interpolate(
+    value: Any, where: str, config: LoadedConfig, depth: int = 0, budget: list[int] | None = None
+) -> Any:
     """Replace ``${VAR}``, ``${VAR:-default}``, ``${VAR-default}`` and ``$$`` in strings."""
     if depth > 64:
         raise partial_error(config, where, "the document is nested too deeply (more than 64)")
+    if budget is None:
+        budget = [MAX_CONFIG_VALUES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise partial_error(
+            config,
+            where,
+            f"the document holds more than {MAX_CONFIG_VALUES} values once YAML aliases are "
+            "expanded; a config file is small, remove the repeated aliases",
+        )
     if isinstance(value, str):
         return _substitute(value, where, config) if "$" in value else value
     if isinstance(value, dict):
@@ -362,10 +386,12 @@ def _interpolate(value: Any, where: str, config: LoadedConfig, depth: int = 0) -
                 raise partial_error(
                     config, where, f"keys must be strings, got {_type_name(k)} {k!r}"
                 )
-            out[k] = _interpolate(v, f"{where}.{k}", config, depth + 1)
+            out[k] = _interpolate(v, f"{where}.{k}", config, depth + 1, budget)
         return out
     if isinstance(value, list):
-        return [_interpolate(v, f"{where}[{i}]", config, depth + 1) for i, v in enumerate(value)]
+        return [
+            _interpolate(v, f"{where}[{i}]", config, depth + 1, budget) for i, v in enumerate(value)
+        ]
     return value
 
 
@@ -403,11 +429,61 @@ def convert(raw: Any, config_type: type[T], *, prefix: str, config: LoadedConfig
     except msgspec.ValidationError as exc:
         match = _AT.match(str(exc))
         assert match is not None
-        sub = match["path"] or "$"
+        sub = _name_dict_keys(raw, config_type, match["path"] or "$")
         where = prefix + sub[1:]
         message = match["msg"]
         message = message[:1].lower() + message[1:]
         raise partial_error(config, where, f"{message}; fix the value at this key") from None
+
+
+_STEP = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
+
+
+def _name_dict_keys(raw: Any, typ: Any, sub: str) -> str:
+    """msgspec writes ``[...]`` for "some value of this mapping"; name the key instead (the
+    first whose value does not convert, as msgspec checks them in order)."""
+    if "[...]" not in sub:
+        return sub
+    out = "$"
+    for step in _STEP.finditer(sub, 1):
+        name, index = step.groups()
+        if name is not None:
+            struct = _struct_type(typ)
+            if struct is None or not isinstance(raw, dict):
+                return sub
+            fields = {f.encode_name: f for f in msgspec.structs.fields(struct)}
+            if name not in fields:
+                return sub
+            raw, typ, out = raw.get(name), fields[name].type, f"{out}.{name}"
+        elif index == "...":
+            value_type = _mapping_value_type(typ)
+            if value_type is None or not isinstance(raw, dict):
+                return sub
+            for key, value in raw.items():
+                try:
+                    msgspec.convert(value, value_type, strict=False)
+                except msgspec.ValidationError:
+                    raw, typ, out = value, value_type, f"{out}.{key}"
+                    break
+            else:
+                return sub
+        else:
+            args = get_args(typ)
+            if not isinstance(raw, list) or not args or int(index) >= len(raw):
+                return sub
+            raw, typ, out = raw[int(index)], args[0], f"{out}[{index}]"
+    return out
+
+
+def _mapping_value_type(typ: Any) -> Any:
+    if get_origin(typ) is Annotated:
+        typ = get_args(typ)[0]
+    if get_origin(typ) in (Union, getattr(__import__("types"), "UnionType", None)):
+        found = [v for v in map(_mapping_value_type, get_args(typ)) if v is not None]
+        return found[0] if len(found) == 1 else None
+    if get_origin(typ) is dict and len(get_args(typ)) == 2:
+        return get_args(typ)[1]
+    return None
 
 
 def check_unknown_keys(raw: Any, typ: Any, where: str, config: LoadedConfig) -> None:

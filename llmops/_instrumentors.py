@@ -92,8 +92,9 @@ CATALOGUE: dict[str, InstrumentorSpec] = {
     "crewai": _oi("crewai", "CrewAIInstrumentor", "openinference-instrumentation-crewai", "crewai"),
 }
 
-DEFAULT_ENABLED: Mapping[str, bool] = {"google_genai": True}
-"""Enabled unless the config says otherwise; when its package is missing that is only logged."""
+DEFAULT_ENABLED: Mapping[str, bool] = {}
+"""Enabled unless the config says otherwise (none: importing an instrumented library such as
+google-genai costs about 0.9 s, which an application that does not use it must not pay)."""
 
 STRICT_KEY = "strict"
 
@@ -118,8 +119,14 @@ def validate(selection: Mapping[str, bool], where: str) -> None:
             raise ConfigurationError(
                 f"{where}: $.instrumentation.{key}: unknown instrumentor {key!r}{hint} "
                 f"Known: {', '.join(sorted(CATALOGUE))} (and 'strict').",
+                path=_file(where),
                 field=f"$.instrumentation.{key}",
             )
+
+
+def _file(where: str) -> str | None:
+    """``ConfigurationError.path`` for ``where`` (a file name, or ``<defaults>``)."""
+    return None if where == "<defaults>" else where
 
 
 @dataclass
@@ -160,7 +167,12 @@ def apply_instrumentors(
                 continue
             message = f"llmops: instrumentation.{key} is enabled but {problem}"
             if strict:
-                raise ConfigurationError(f"{where}: $.instrumentation.{key}: {message[8:]}")
+                _undo(applied)
+                raise ConfigurationError(
+                    f"{where}: $.instrumentation.{key}: {message[8:]}",
+                    path=_file(where),
+                    field=f"$.instrumentation.{key}",
+                )
             warnings.warn(message, RuntimeWarning, stacklevel=3)
             continue
         try:
@@ -176,14 +188,23 @@ def apply_instrumentors(
                 f"llmops: instrumenting {key} ({spec.target}) failed: {type(exc).__name__}: {exc}"
             )
             if strict:
+                _undo(applied)
                 raise ConfigurationError(
-                    f"{where}: $.instrumentation.{key}: {message[8:]}"
+                    f"{where}: $.instrumentation.{key}: {message[8:]}",
+                    path=_file(where),
+                    field=f"$.instrumentation.{key}",
                 ) from exc
             warnings.warn(message, RuntimeWarning, stacklevel=3)
             continue
         applied.append(Applied(key, instrumentor))
         logger.debug("llmops: instrumented %s", key)
     return applied
+
+
+def _undo(applied: list[Applied]) -> None:
+    """Uninstrument what this call applied before it failed: the caller never sees them."""
+    for done in reversed(applied):
+        done.uninstrument()
 
 
 def _load(spec: InstrumentorSpec) -> Any:

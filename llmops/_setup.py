@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ._config import Settings
     from ._instrumentors import Applied
     from ._platform import Platform
+    from ._plugin import PlatformSetup
     from ._tracing import DetachableProcessor
 
 __all__ = ["instrument", "shutdown"]
@@ -115,16 +116,36 @@ def instrument(
         key = (name, config.settings, section)
         if _active is not None and _active.key == key:
             return _active.provider
+        # The platform checks its section before the previous setup is touched: a config it
+        # rejects leaves the application traced as before.
+        contribution = _contribution(name, plugin_class(), section, config.settings, config.where)
         if _active is not None:
             previous, _active = _active, None
             previous.close()
-        _active = _build(name, plugin_class(), section, config.settings, key, config.where)
+        _active = _build(name, contribution, config.settings, key, config.where)
         _register_atexit()
         return _active.provider
 
 
+def _contribution(
+    name: str, plugin: Any, section: Any, settings: Settings, where: str
+) -> PlatformSetup:
+    try:
+        contribution: PlatformSetup = plugin.setup(section, settings)
+    except ConfigurationError as exc:
+        if exc.path is None and where != "<defaults>":
+            raise ConfigurationError(f"{where}: {exc}", path=where, field=exc.field) from None
+        raise
+    except Exception as exc:
+        raise RuntimeError(
+            f"platform {name!r} ({type(plugin).__module__}) failed to set up: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    return contribution
+
+
 def _build(
-    name: str, plugin: Any, section: Any, settings: Settings, key: tuple[Any, ...], where: str
+    name: str, contribution: PlatformSetup, settings: Settings, key: tuple[Any, ...], where: str
 ) -> _Active:
     global _owned_global
     import logging
@@ -144,18 +165,6 @@ def _build(
         new_provider,
         processor_for,
     )
-
-    try:
-        contribution = plugin.setup(section, settings)
-    except ConfigurationError as exc:
-        if exc.path is None and where != "<defaults>":
-            raise ConfigurationError(f"{where}: {exc}", path=where, field=exc.field) from None
-        raise
-    except Exception as exc:
-        raise RuntimeError(
-            f"platform {name!r} ({type(plugin).__module__}) failed to set up: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
 
     resource = build_resource(settings, contribution.resource_attributes)
     current = trace.get_tracer_provider()

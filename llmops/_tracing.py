@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from opentelemetry.context import Context
@@ -140,7 +140,7 @@ def otlp_exporter(
             OTLPSpanExporter as GrpcExporter,
         )
 
-        return GrpcExporter(
+        exporter: SpanExporter = GrpcExporter(
             endpoint=endpoint,
             # gRPC metadata keys must be lower case.
             headers=tuple((k.lower(), v) for k, v in headers.items()),
@@ -150,12 +150,14 @@ def otlp_exporter(
             if tracing.compression == "gzip"
             else Compression.NoCompression,
         )
+        _drop_env_headers(exporter, headers)
+        return exporter
     from opentelemetry.exporter.otlp.proto.http import Compression as HttpCompression
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
         OTLPSpanExporter as HttpExporter,
     )
 
-    return HttpExporter(
+    exporter = HttpExporter(
         endpoint=endpoint,
         headers=dict(headers),
         timeout=timeout,
@@ -163,6 +165,46 @@ def otlp_exporter(
             HttpCompression.Gzip if tracing.compression == "gzip" else HttpCompression.NoCompression
         ),
     )
+    _drop_env_headers(exporter, headers)
+    return exporter
+
+
+_ENV_HEADERS = ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
+
+
+def _drop_env_headers(exporter: SpanExporter, headers: Mapping[str, str]) -> None:
+    """Remove the headers the exporter took from ``OTEL_EXPORTER_OTLP_(TRACES_)HEADERS``.
+
+    The OTLP exporters add them to (HTTP) or use them instead of empty (gRPC) explicit headers;
+    they are meant for whatever backend those variables configure, perhaps with its
+    credentials, not for the platform's collector. The config's headers are what is sent.
+    """
+    import os
+
+    from opentelemetry.util.re import parse_env_headers
+
+    ours = {k.lower() for k in headers}
+    foreign: set[str] = set()
+    for name in _ENV_HEADERS:
+        foreign.update(k.lower() for k in parse_env_headers(os.environ.get(name, ""), liberal=True))
+    foreign -= ours | {"content-type", "content-encoding", "user-agent"}  # protocol, not auth
+    if not foreign:
+        return
+    grpc_headers = getattr(exporter, "_headers", None)
+    if isinstance(grpc_headers, tuple):  # the gRPC exporter: metadata pairs
+        exporter._headers = tuple(  # type: ignore[attr-defined]
+            (k, v) for k, v in grpc_headers if k.lower() not in foreign
+        )
+    client = getattr(exporter, "_client", None)
+    session = getattr(exporter, "_session", None)
+    for mapping in (  # the HTTP exporter, as laid out by current and older releases
+        getattr(client, "_headers", None),
+        grpc_headers,
+        getattr(session, "headers", None),
+    ):
+        if isinstance(mapping, MutableMapping):
+            for key in [k for k in mapping if k.lower() in foreign]:
+                del mapping[key]
 
 
 class DetachableProcessor(SpanProcessor):

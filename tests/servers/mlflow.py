@@ -134,7 +134,8 @@ class MlflowServer:
     @property
     def pid(self) -> int | None:
         """The server's process id while it runs."""
-        return self._process.pid if self.is_running else None
+        process = self._process
+        return process.pid if process is not None and process.poll() is None else None
 
     @property
     def is_running(self) -> bool:
@@ -198,7 +199,7 @@ class MlflowServer:
         return self
 
     def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM the server's process group, wait up to ``timeout`` s, then SIGKILL; idempotent."""
+        """SIGTERM the process group, wait up to ``timeout`` s, then SIGKILL; idempotent."""
         process, self._process = self._process, None
         _RUNNING.discard(self)
         if process is None:

@@ -1,0 +1,190 @@
+"""A loopback OTLP/HTTP trace receiver for tests: records what exporters send.
+
+    with OtlpReceiver() as receiver:
+        ...  # point an exporter at receiver.endpoint ("http://127.0.0.1:PORT/v1/traces")
+        receiver.wait_for_spans(10, timeout=5)
+        name, resource, attributes = receiver.spans[0]
+
+``mode`` decides how ``POST /v1/traces`` is answered and may be changed while running:
+
+* ``"ok"``: decode the protobuf ``ExportTraceServiceRequest``, record its spans, answer 200;
+* ``"error"``: answer 500 (a retryable failure for OTLP exporters), record nothing;
+* ``"stall"``: read the request and never answer (until ``stop()``), record nothing.
+
+It binds 127.0.0.1 only. ``requests`` counts every POST received, whatever the mode, and
+``headers`` keeps each request's headers (lower-case names).
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal, NamedTuple
+
+__all__ = ["OtlpReceiver", "ReceivedSpan", "any_value", "attributes_of"]
+
+Mode = Literal["ok", "error", "stall"]
+
+
+class ReceivedSpan(NamedTuple):
+    name: str
+    resource: dict[str, Any]
+    attributes: dict[str, Any]
+
+
+def any_value(value: Any) -> Any:
+    """An OTLP ``AnyValue`` as a Python value."""
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [any_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return attributes_of(value.kvlist_value.values)
+    return getattr(value, kind)
+
+
+def attributes_of(key_values: Any) -> dict[str, Any]:
+    return {kv.key: any_value(kv.value) for kv in key_values}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        receiver = self.server.receiver
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        with receiver.lock:
+            receiver.requests += 1
+            receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
+            receiver.changed.notify_all()
+        mode = receiver.mode
+        if mode == "stall":
+            receiver.release.wait(60)
+            self.close_connection = True
+            return
+        if mode == "error" or self.path.split("?")[0] != "/v1/traces":
+            self._answer(500 if mode == "error" else 404, b"")
+            return
+        encoding = (self.headers.get("Content-Encoding") or "").lower()
+        if encoding == "gzip":
+            body = gzip.decompress(body)
+        elif encoding == "deflate":
+            body = zlib.decompress(body)
+        receiver.record(body)
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceResponse,
+        )
+
+        self._answer(200, ExportTraceServiceResponse().SerializeToString())
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, receiver: OtlpReceiver) -> None:
+        self.receiver = receiver
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class OtlpReceiver:
+    """Records spans posted to ``/v1/traces``; see the module docstring."""
+
+    def __init__(self, mode: Mode = "ok") -> None:
+        self.mode: Mode = mode
+        self.spans: list[ReceivedSpan] = []
+        self.requests = 0
+        self.headers: list[dict[str, str]] = []
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.release = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> OtlpReceiver:
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> OtlpReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "the receiver is not started"
+        return int(self._server.server_address[1])
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1/traces"
+
+    def record(self, body: bytes) -> None:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+
+        request = ExportTraceServiceRequest.FromString(body)
+        received = []
+        for resource_spans in request.resource_spans:
+            resource = attributes_of(resource_spans.resource.attributes)
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    received.append(
+                        ReceivedSpan(span.name, resource, attributes_of(span.attributes))
+                    )
+        with self.lock:
+            self.spans.extend(received)
+            self.changed.notify_all()
+
+    def wait_for_spans(self, count: int, timeout: float) -> list[ReceivedSpan]:
+        """Wait until at least ``count`` spans arrived (or ``timeout`` passed); return them all."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while len(self.spans) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.changed.wait(remaining)
+            return list(self.spans)
+
+    def wait_for_requests(self, count: int, timeout: float) -> int:
+        """Wait until at least ``count`` POSTs arrived (or ``timeout`` passed); return the count."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while self.requests < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.changed.wait(remaining)
+            return self.requests
