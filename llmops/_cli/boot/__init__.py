@@ -1,0 +1,1 @@
+"""The folder ``llmops run`` puts first on PYTHONPATH: only ``sitecustomize`` lives here."""
