@@ -15,7 +15,7 @@ from __future__ import annotations
 from ._errors import ConfigurationError, UnknownPlatformError
 from ._platform import Platform
 from ._registry import available_platforms, get_platform, register_platform
-from ._setup import instrument, shutdown
+from ._setup import instrument, shutdown, stats
 
 TYPE_CHECKING = False  # not from typing: `import llmops` stays clear of it
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from . import arize, mlflow, testing
     from ._config import Settings
+    from ._context import enrich
     from ._plugin import PlatformPlugin, PlatformSetup
 
 __version__ = "0.1.0"
@@ -36,16 +37,23 @@ __all__ = [
     "UnknownPlatformError",
     "arize",
     "available_platforms",
+    "enrich",
     "get_platform",
     "instrument",
     "mlflow",
     "register_platform",
     "shutdown",
+    "stats",
     "testing",
 ]
 
 _LAZY_MODULES = frozenset({"arize", "mlflow", "testing"})
-_LAZY_NAMES = {"Settings": "_config", "PlatformPlugin": "_plugin", "PlatformSetup": "_plugin"}
+_LAZY_NAMES = {
+    "Settings": "_config",
+    "PlatformPlugin": "_plugin",
+    "PlatformSetup": "_plugin",
+    "enrich": "_context",
+}
 
 
 if not TYPE_CHECKING:  # hidden from type checkers, so that `llmops.typo` stays an error

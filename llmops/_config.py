@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
@@ -61,11 +61,25 @@ class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             if name in self.secret_fields and value:
                 shown = {k: "***" for k in value} if isinstance(value, Mapping) else _MASK
                 parts.append(f"{name}={shown}")
+            elif isinstance(value, str) and "@" in value:
+                parts.append(f"{name}={mask_uri_password(value)!r}")
             else:
                 parts.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
     __str__ = __repr__
+
+
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):[^/?#@]*@")
+
+
+def mask_uri_password(text: str) -> str:
+    """``text`` with the password of any ``scheme://user:password@host`` replaced by ``***``.
+
+    >>> mask_uri_password("postgresql://app:s3cret@db:5432/mlflow")
+    'postgresql://app:***@db:5432/mlflow'
+    """
+    return _USERINFO.sub(lambda m: f"{m['head']}:***@", text)
 
 
 class ServiceConfig(Section):
@@ -107,16 +121,74 @@ class TracingConfig(Section):
     set_global: bool = True
     """Make the provider the global OpenTelemetry TracerProvider when none is set yet."""
 
+    # OpenInference privacy controls, passed to every OpenInference instrumentor as its
+    # ``TraceConfig``. ``None`` leaves OpenInference's default (and its OPENINFERENCE_* variable).
+    hide_inputs: bool | None = None
+    """Record no inputs (``input.value``, input messages): ``OPENINFERENCE_HIDE_INPUTS``."""
+    hide_outputs: bool | None = None
+    """Record no outputs (``output.value``, output messages)."""
+    hide_input_messages: bool | None = None
+    """Record no ``llm.input_messages``."""
+    hide_output_messages: bool | None = None
+    """Record no ``llm.output_messages``."""
+    hide_input_images: bool | None = None
+    """Record no images in input messages."""
+    hide_input_text: bool | None = None
+    """Record no text in input messages."""
+    hide_output_text: bool | None = None
+    """Record no text in output messages."""
+    hide_embedding_vectors: bool | None = None
+    """Record no embedding vectors."""
+    hide_llm_invocation_parameters: bool | None = None
+    """Record no ``llm.invocation_parameters``."""
+    base64_image_max_length: Annotated[int, msgspec.Meta(ge=0, le=100_000_000)] | None = None
+    """Longest base64-encoded image kept in a span (longer ones are redacted)."""
+
+    def trace_config(self) -> dict[str, bool | int]:
+        """The privacy fields that are set, by their OpenInference ``TraceConfig`` names."""
+        return {
+            name: value for name in PRIVACY_FIELDS if (value := getattr(self, name)) is not None
+        }
+
+
+PRIVACY_FIELDS = (
+    "hide_inputs",
+    "hide_outputs",
+    "hide_input_messages",
+    "hide_output_messages",
+    "hide_input_images",
+    "hide_input_text",
+    "hide_output_text",
+    "hide_embedding_vectors",
+    "hide_llm_invocation_parameters",
+    "base64_image_max_length",
+)
+
+
+class EnrichmentConfig(Section):
+    """``enrichment:`` — defaults for the span attributes ``llmops.enrich`` sets."""
+
+    metadata: dict[str, str | int | float | bool] = {}
+    """Metadata on every span (``metadata``, a JSON object); ``llmops.enrich`` keys win."""
+    tags: list[Annotated[str, msgspec.Meta(min_length=1)]] = []
+    """Tags on every span (``tag.tags``); ``llmops.enrich`` tags are added to them."""
+
 
 class Settings(Section):
     """The common sections of a config document (platform sections are decoded separately)."""
 
     platform: str | None = None
     """The platform ``instrument()`` uses when called without one."""
+    platforms: list[str] | None = None
+    """Several platforms for ``instrument()`` called without one: every span goes to each."""
     service: ServiceConfig = msgspec.field(default_factory=ServiceConfig)
     tracing: TracingConfig = msgspec.field(default_factory=TracingConfig)
     instrumentation: dict[str, bool] = {}
     """Instrumentor name → enabled; the key ``strict`` turns a missing package into an error."""
+    enrichment: EnrichmentConfig = msgspec.field(default_factory=EnrichmentConfig)
+    plugins: bool = True
+    """Discover platform plugins from the ``llmops.platforms`` entry points; ``false`` (or
+    ``LLMOPS_DISABLE_PLUGINS=1``) imports no third-party platform code implicitly."""
 
 
 COMMON_SECTIONS = frozenset(f.encode_name for f in msgspec.structs.fields(Settings))
@@ -140,6 +212,24 @@ class LoadedConfig:
 
     __str__ = __repr__
 
+    def platform_names(self) -> list[str]:
+        """The platforms the config names: ``platforms:`` (each once, in order), else
+        ``platform:``; ``[]`` if neither is set."""
+        settings = self.settings
+        if settings.platforms is None:
+            return [settings.platform] if settings.platform is not None else []
+        if settings.platform is not None:
+            raise partial_error(
+                self,
+                "$.platforms",
+                "set 'platform' (one name) or 'platforms' (a list), not both",
+            )
+        if not settings.platforms:
+            raise partial_error(
+                self, "$.platforms", "list at least one platform, such as [arize, mlflow]"
+            )
+        return list(dict.fromkeys(settings.platforms))
+
     @property
     def where(self) -> str:
         """The file's name for messages, or ``<defaults>``."""
@@ -159,12 +249,14 @@ class LoadedConfig:
 def load_config(
     config_path: str | os.PathLike[str] | None = None,
     *,
-    known_sections: Iterable[str] = (),
+    known_sections: Iterable[str] | Callable[[Settings], Iterable[str]] = (),
     cwd: Path | None = None,
 ) -> LoadedConfig:
     """Find, read, interpolate and validate the config; see :func:`llmops.instrument`.
 
-    ``known_sections`` are the platform names whose sections are allowed at the top level.
+    ``known_sections`` are the platform names whose sections are allowed at the top level,
+    or a function of the decoded common settings that returns them (so that ``plugins:
+    false`` is known before any plugin is discovered).
     """
     path = discover(config_path, cwd=cwd)
     if path is None:
@@ -177,7 +269,10 @@ def load_config(
     data = _interpolate(data, "$", partial)
     if not isinstance(data, dict):  # pragma: no cover - _parse guarantees a mapping
         raise partial_error(partial, "$", "the document must be a mapping of sections")
-    allowed = COMMON_SECTIONS | set(known_sections)
+    common = {k: v for k, v in data.items() if k in COMMON_SECTIONS}
+    settings = convert(common, Settings, prefix="$", config=partial)
+    known = known_sections(settings) if callable(known_sections) else known_sections
+    allowed = COMMON_SECTIONS | set(known)
     for key in data:
         if key not in allowed:
             raise partial_error(
@@ -187,9 +282,7 @@ def load_config(
                 f"{', '.join(sorted(allowed))}. A platform's section is known once the "
                 "platform is registered (@llmops.register_platform or an installed plugin).",
             )
-    common = {k: v for k, v in data.items() if k in COMMON_SECTIONS}
     sections = {k: v for k, v in data.items() if k not in COMMON_SECTIONS}
-    settings = convert(common, Settings, prefix="$", config=partial)
     return LoadedConfig(settings, sections, path=path, text=text)
 
 
@@ -229,6 +322,13 @@ def _existing(path: Path, origin: str) -> Path:
         raise ConfigurationError(
             f"{path}: is a directory, not a config file (from {origin}); pass the path of a "
             ".yaml, .yml or .toml file",
+            path=str(path),
+        )
+    if not path.is_file():
+        # A FIFO would block the read forever; a device or socket is not a config either.
+        raise ConfigurationError(
+            f"{path}: is not a regular file (a pipe, socket or device; from {origin}); pass "
+            "the path of a .yaml, .yml or .toml file",
             path=str(path),
         )
     return path
@@ -305,7 +405,13 @@ def _yaml_loads(text: str, path: Path) -> Any:
             f"{path}{line}: invalid YAML: {problem}; fix the syntax at that line",
             path=str(path),
         ) from None
-    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+    except RecursionError:
+        raise ConfigurationError(
+            f"{path}: invalid YAML: nested too deeply; a config is a few levels deep",
+            path=str(path),
+        ) from None
+    except (yaml.YAMLError, ValueError, TypeError, AttributeError) as exc:
+        # TypeError / AttributeError: PyYAML's constructors on malformed tagged nodes.
         raise ConfigurationError(
             f"{path}: invalid YAML ({type(exc).__name__}); fix the syntax", path=str(path)
         ) from None
@@ -322,6 +428,10 @@ def _strict_yaml_loader() -> type:
 
         class StrictLoader(yaml.SafeLoader):
             def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+                if not isinstance(node, yaml.MappingNode):  # `!!set [a]`, `!!omap x`, ...
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"expected a mapping, found {node.id}", node.start_mark
+                    )
                 seen: dict[Any, Any] = {}
                 for key_node, _ in node.value:
                     key = self.construct_object(key_node, deep=deep)

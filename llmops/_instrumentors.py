@@ -144,9 +144,16 @@ class Applied:
 
 
 def apply_instrumentors(
-    selection: Mapping[str, bool], provider: TracerProvider, *, where: str
+    selection: Mapping[str, bool],
+    provider: TracerProvider,
+    *,
+    where: str,
+    trace_config: Mapping[str, Any] | None = None,
 ) -> list[Applied]:
     """Instrument every enabled entry with ``provider``; return what was applied.
+
+    ``trace_config`` holds OpenInference privacy settings (``hide_inputs``, ...) from the
+    ``tracing`` section; every OpenInference instrumentor gets them as its ``TraceConfig``.
 
     A missing package is a warning naming what to install (an error with ``strict: true``);
     an entry enabled only by default is skipped quietly. An instrumentor that raises is
@@ -182,7 +189,10 @@ def apply_instrumentors(
                     "llmops: %s is already instrumented by the application; leaving it as is", key
                 )
                 continue
-            instrumentor.instrument(tracer_provider=provider)
+            kwargs: dict[str, Any] = {"tracer_provider": provider}
+            if trace_config and spec.target.startswith("openinference."):
+                kwargs["config"] = _trace_config(trace_config)
+            instrumentor.instrument(**kwargs)
         except Exception as exc:
             message = (
                 f"llmops: instrumenting {key} ({spec.target}) failed: {type(exc).__name__}: {exc}"
@@ -199,6 +209,23 @@ def apply_instrumentors(
         applied.append(Applied(key, instrumentor))
         logger.debug("llmops: instrumented %s", key)
     return applied
+
+
+def _trace_config(settings: Mapping[str, Any]) -> Any:
+    """An OpenInference ``TraceConfig`` with ``settings``; a field the installed
+    openinference-instrumentation does not know is an error naming it."""
+    import dataclasses
+
+    from openinference.instrumentation import TraceConfig
+
+    known = {f.name for f in dataclasses.fields(TraceConfig)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise RuntimeError(
+            f"the installed openinference-instrumentation has no {', '.join(unknown)} "
+            "privacy setting; upgrade it, or remove the setting from the tracing section"
+        )
+    return TraceConfig(**settings)
 
 
 def _undo(applied: list[Applied]) -> None:

@@ -35,11 +35,15 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "llmops.platforms"
 DISABLE_ENTRY_POINTS_ENV = "LLMOPS_DISABLE_ENTRY_POINTS"
+DISABLE_PLUGINS_ENV = "LLMOPS_DISABLE_PLUGINS"
+"""Either variable set to 1/true/yes/on turns entry-point discovery off (as ``plugins: false``)."""
 
 PROTOCOL_MEMBERS = ("config_type", "setup")
 """The members of :class:`llmops.PlatformPlugin` that registration checks, in report order."""
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
-RESERVED_NAMES = frozenset({"platform", "platforms", "service", "tracing", "instrumentation"})
+RESERVED_NAMES = frozenset(
+    {"enrichment", "instrumentation", "platform", "platforms", "plugins", "service", "tracing"}
+)
 """Top-level config sections of the core; a platform's section cannot share their names."""
 
 
@@ -157,8 +161,9 @@ class PlatformRegistry:
 
     # -- lookup ---------------------------------------------------------------------------
 
-    def get(self, name: str) -> type[PlatformPlugin]:
-        """The class registered under ``name``, importing a built-in or plugin on first use."""
+    def get(self, name: str, *, discover: bool = True) -> type[PlatformPlugin]:
+        """The class registered under ``name``, importing a built-in or plugin on first use;
+        with ``discover=False`` no entry point is read or loaded."""
         if not isinstance(name, str):
             raise TypeError(f"a platform name must be a str, got {type(name).__name__}")
         key = str(name)  # a Platform member becomes its plain value
@@ -167,16 +172,18 @@ class PlatformRegistry:
                 return cls
             if key in self._builtins:
                 self._import_builtin(key)
-            elif key in self._discovered():
+            elif discover and key in self._discovered():
                 self._load_entry_point(key)
             if (cls := self._classes.get(key)) is not None:
                 return cls
-        raise self._unknown(key)
+        raise self._unknown(key, discover=discover)
 
-    def names(self) -> list[str]:
-        """Every known name, sorted: built-in, registered and advertised by entry points."""
+    def names(self, *, discover: bool = True) -> list[str]:
+        """Every known name, sorted: built-in, registered and (unless ``discover=False``)
+        advertised by entry points."""
         with self._lock:
-            return sorted({*self._builtins, *self._classes, *self._discovered()})
+            found = self._discovered() if discover else {}
+            return sorted({*self._builtins, *self._classes, *found})
 
     def origin(self, name: str) -> str:
         """Where ``name`` comes from: built-in, registered by a module, or an entry point."""
@@ -191,10 +198,10 @@ class PlatformRegistry:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _unknown(self, name: str) -> UnknownPlatformError:
+    def _unknown(self, name: str, *, discover: bool = True) -> UnknownPlatformError:
         import difflib
 
-        names = self.names()
+        names = self.names(discover=discover)
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
         return UnknownPlatformError(name, names, close[0] if close else None)
 
@@ -219,7 +226,7 @@ class PlatformRegistry:
         """The entry points of the group, read once (the lock is held by the caller)."""
         if self._entry_points is None:
             self._entry_points = {}
-            if self._group and not _env_flag(DISABLE_ENTRY_POINTS_ENV):
+            if self._group and not plugins_disabled_by_env():
                 from importlib.metadata import entry_points
 
                 for ep in entry_points(group=self._group):
@@ -280,6 +287,11 @@ def _describe(ep: EntryPoint) -> str:
 
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def plugins_disabled_by_env() -> bool:
+    """``LLMOPS_DISABLE_PLUGINS`` (or the older ``LLMOPS_DISABLE_ENTRY_POINTS``) is set."""
+    return _env_flag(DISABLE_PLUGINS_ENV) or _env_flag(DISABLE_ENTRY_POINTS_ENV)
 
 
 _default = PlatformRegistry(BUILTIN_PLATFORMS)

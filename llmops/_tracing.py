@@ -5,11 +5,13 @@ Imported only by ``instrument()``: it is the module that needs the OpenTelemetry
 
 from __future__ import annotations
 
+import collections
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
@@ -35,11 +37,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DetachableProcessor",
+    "GuardedExporter",
     "ResourceMergingExporter",
     "build_resource",
     "new_provider",
     "otlp_exporter",
     "processor_for",
+    "quiet_sdk_loggers",
     "run_all_bounded",
 ]
 
@@ -207,24 +211,74 @@ def _drop_env_headers(exporter: SpanExporter, headers: Mapping[str, str]) -> Non
                 del mapping[key]
 
 
+DROP_WARNING_INTERVAL_S = 60.0
+"""While spans are being dropped, the warning is repeated at most this often."""
+
+
 class DetachableProcessor(SpanProcessor):
     """Forwards to ``inner`` until detached; lets llmops leave a provider it does not own.
 
     The SDK has no public way to remove a processor from a provider, so llmops adds this
     wrapper and, on shutdown, detaches it: the provider keeps calling it, and it does nothing.
+
+    When ``inner`` is a ``BatchSpanProcessor`` whose queue is full (the collector is slow or
+    down), a span is dropped here and counted (``llmops.stats().dropped``), before the SDK
+    would log a warning for each one: the first drop of a streak is logged once, the total
+    at shutdown.
     """
 
-    def __init__(self, inner: SpanProcessor) -> None:
+    def __init__(self, inner: SpanProcessor, platform: str = "") -> None:
         self.inner = inner
         self.attached = True
+        self.platform = platform
+        self.dropped = 0
+        self._next_warning = 0.0
+        self._drop_lock = threading.Lock()
+        self._queue = _batch_queue(inner)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         if self.attached:
             self.inner.on_start(span, parent_context=parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
-        if self.attached:
+        if not self.attached:
+            return
+        queue = self._queue
+        if queue is not None and queue.maxlen is not None and len(queue) >= queue.maxlen:
+            self._drop()
+            return
+        # Another thread may fill the queue between the check and the append: the SDK then
+        # drops its oldest span and logs "Queue full"; the log filter counts that as a drop.
+        _scope.processor = self
+        try:
             self.inner.on_end(span)
+        finally:
+            _scope.processor = None
+
+    def _drop(self) -> None:
+        from . import _stats
+
+        now = time.monotonic()
+        with self._drop_lock:
+            self.dropped += 1
+            due = self._next_warning <= now
+            if due:
+                self._next_warning = now + DROP_WARNING_INTERVAL_S
+        _stats.record(self.platform, "dropped")
+        if due:
+            logger.warning(
+                "llmops: the export queue for %s is full (%d spans; is the collector slow or "
+                "down?); new spans are dropped and counted (%d so far; llmops.stats(), total "
+                "logged at shutdown, this warning at most every %.0f s)",
+                self.platform or "the platform",
+                self._queue.maxlen if self._queue is not None else 0,
+                self.dropped,
+                DROP_WARNING_INTERVAL_S,
+            )
+
+    def queued(self) -> int:
+        """Spans waiting in the batch queue (0 for a synchronous processor)."""
+        return len(self._queue) if self._queue is not None else 0
 
     def shutdown(self) -> None:
         if self.attached:
@@ -233,6 +287,190 @@ class DetachableProcessor(SpanProcessor):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self.inner.force_flush(timeout_millis) if self.attached else True
+
+
+def _batch_queue(processor: SpanProcessor) -> Any:
+    """The bounded deque of a ``BatchSpanProcessor`` (SDK internals), or ``None``."""
+    batch = getattr(processor, "_batch_processor", None)
+    queue = getattr(batch, "_queue", None)
+    return queue if isinstance(queue, collections.deque) else None
+
+
+class _ExportScope(threading.local):
+    exporter: GuardedExporter | None = None
+    processor: DetachableProcessor | None = None
+
+
+_scope = _ExportScope()
+
+
+class _SdkLogFilter(logging.Filter):
+    """Absorbs what the SDK and the OTLP exporters log while a :class:`GuardedExporter` is
+    exporting on this thread (a retry notice per attempt, a traceback per failed batch): the
+    guard logs one named warning per failure streak instead. Absorbed records stay visible at
+    DEBUG on the ``llmops`` logger. A "Queue full" record logged while llmops' processor hands
+    a span to the SDK (a race between threads) is counted as a drop instead. Other records,
+    such as those of the application's own exporters, pass untouched."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exporter = _scope.exporter
+        if exporter is not None:
+            exporter.note(record)
+            return False
+        processor = _scope.processor
+        if processor is not None and str(record.msg).startswith("Queue full"):
+            processor._drop()
+            return False
+        return True
+
+
+_FILTER = _SdkLogFilter()
+_QUIET_PREFIXES = ("opentelemetry.sdk", "opentelemetry.exporter")
+
+
+def quiet_sdk_loggers() -> None:
+    """Attach the filter to the SDK's and the OTLP exporters' loggers (idempotent)."""
+    manager = logging.Logger.manager
+    names = [
+        "opentelemetry.sdk._shared_internal",
+        "opentelemetry.sdk.trace.export",
+        "opentelemetry.exporter.otlp.proto.grpc.exporter",
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+        "opentelemetry.exporter.otlp.proto.http._common",
+        *(n for n in list(manager.loggerDict) if n.startswith(_QUIET_PREFIXES)),
+    ]
+    for name in names:
+        log = logging.getLogger(name)
+        if _FILTER not in log.filters:
+            # First: the SDK's own duplicate filter would otherwise hide repeats from it.
+            log.filters.insert(0, _FILTER)
+
+
+class GuardedExporter(SpanExporter):
+    """Wraps every exporter a platform contributes: it never lets an export raise, counts
+    what was delivered and what was not, reports a failure streak in one warning that names
+    the platform and the exporter, and gives a forked child its own exporter.
+
+    * An exception from ``inner.export`` (a broken in-house exporter) is caught: one warning
+      per streak, ``FAILURE`` returned, the batch counted as failed. The SDK would log a
+      traceback for every batch.
+    * ``FAILURE`` (collector unreachable, error status, timeout) is counted the same way; the
+      OTLP exporters' own per-attempt log lines are absorbed into that one warning.
+    * In a process forked after ``instrument()`` (``os.fork``, ``multiprocessing`` with the
+      fork start method, a pre-forking server), the inherited exporter shares the parent's
+      connections; ``rebuild`` makes a fresh one the first time the child exports.
+    """
+
+    def __init__(
+        self,
+        inner: SpanExporter,
+        platform: str,
+        rebuild: Callable[[], SpanExporter | None] | None = None,
+    ) -> None:
+        self.inner = inner
+        self.platform = platform
+        self._rebuild = rebuild
+        self._pid = os.getpid()
+        self._inherited: list[SpanExporter] = []
+        self._failing = False
+        self._last_note: str | None = None
+        self.in_flight = 0
+        """Spans in the export call running now (lost if shutdown gives up on it)."""
+        self.closing = False
+        self.written_off = False
+        """Set by shutdown when it counted the export in flight as abandoned."""
+        """Set when llmops shuts down: failures are then only counted, the shutdown summary
+        reports them."""
+
+    @property
+    def culprit(self) -> str:
+        cls = type(self.inner)
+        return f"platform {self.platform!r} ({cls.__module__}.{cls.__qualname__})"
+
+    def note(self, record: logging.LogRecord) -> None:
+        """A log record of the SDK or exporter, absorbed during an export on this thread."""
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record must not break the export thread
+            message = str(record.msg)
+        self._last_note = message.splitlines()[0][:300] if message else None
+        logger.debug("llmops: %s: %s: %s", self.culprit, record.name, message)
+
+    def _for_this_process(self) -> None:
+        pid = os.getpid()
+        if pid == self._pid:
+            return
+        self._pid = pid
+        if self._rebuild is None:
+            return
+        try:
+            fresh = self._rebuild()
+        except Exception as exc:
+            logger.warning(
+                "llmops: %s: could not make a new exporter in the forked process %d (%s: %s); "
+                "using the one inherited from the parent",
+                self.culprit,
+                pid,
+                type(exc).__name__,
+                exc,
+            )
+            return
+        if fresh is not None:
+            # Kept, never closed: closing would touch connections the parent still uses.
+            self._inherited.append(self.inner)
+            self.inner = fresh
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        from . import _stats
+
+        if self._pid != os.getpid():
+            self._for_this_process()
+        count = len(spans)
+        self._last_note = None
+        problem: str | None = None
+        _scope.exporter = self
+        self.in_flight = count
+        try:
+            result = self.inner.export(spans)
+        except Exception as exc:
+            result = SpanExportResult.FAILURE
+            problem = f"its export raised {type(exc).__name__}: {str(exc)[:300]}"
+            _stats.record(self.platform, "export_errors")
+        finally:
+            _scope.exporter = None
+            self.in_flight = 0
+        if self.written_off:  # shutdown gave up on this export and counted it already
+            self.written_off = False
+            return result
+        if result is SpanExportResult.SUCCESS:
+            _stats.record(self.platform, "exported", count)
+            if self._failing:
+                self._failing = False
+                logger.warning("llmops: %s: exporting works again", self.culprit)
+            return result
+        _stats.record(self.platform, "failed", count)
+        if not self._failing and not self.closing:
+            self._failing = True
+            if problem is None:
+                problem = "the export failed" + (f" ({self._last_note})" if self._last_note else "")
+            logger.warning(
+                "llmops: %s: %s; %d span(s) not delivered. The application carries on; "
+                "further failures are counted (llmops.stats()) and summarised at shutdown",
+                self.culprit,
+                problem,
+                count,
+            )
+        return SpanExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        _scope.exporter = self
+        try:
+            self.inner.shutdown()
+        finally:
+            _scope.exporter = None
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
 
 
 class ResourceMergingExporter(SpanExporter):
@@ -287,9 +525,14 @@ class ResourceMergingExporter(SpanExporter):
         return self.inner.force_flush(timeout_millis)
 
 
-def run_all_bounded(tasks: Sequence[tuple[Callable[[], object], str]], timeout_s: float) -> bool:
+def run_all_bounded(
+    tasks: Sequence[tuple[Callable[[], object], str]],
+    timeout_s: float,
+    unfinished: list[str] | None = None,
+) -> bool:
     """Run each ``(fn, what)`` in its own daemon thread, all at once, waiting at most
     ``timeout_s`` in total; never raises. Returns whether every task finished cleanly.
+    With ``unfinished``, the tasks still running are appended to it instead of logged.
 
     The SDK's flush and shutdown can wait on the network far longer than a process should
     take to exit; daemon threads still running at exit are abandoned, not waited for. Running
@@ -318,6 +561,9 @@ def run_all_bounded(tasks: Sequence[tuple[Callable[[], object], str]], timeout_s
     for index, (thread, (_, what)) in enumerate(zip(threads, tasks, strict=True)):
         if thread.is_alive():
             clean = False
+            if unfinished is not None:
+                unfinished.append(what)
+                continue
             logger.warning(
                 "llmops: %s did not finish within %.1f s (is the collector reachable?); "
                 "exiting without waiting for it",

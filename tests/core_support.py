@@ -82,7 +82,7 @@ def exporter_of(processor: Any) -> Any:
     """The exporter behind one of llmops' processors (unwrapping the resource merger)."""
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
-    from llmops._tracing import ResourceMergingExporter
+    from llmops._tracing import GuardedExporter, ResourceMergingExporter
 
     inner = getattr(processor, "inner", processor)
     if isinstance(inner, BatchSpanProcessor):
@@ -91,7 +91,7 @@ def exporter_of(processor: Any) -> Any:
         exporter = inner.span_exporter
     else:  # pragma: no cover - a platform's own processor
         raise AssertionError(f"unexpected processor {inner!r}")
-    while isinstance(exporter, ResourceMergingExporter):
+    while isinstance(exporter, ResourceMergingExporter | GuardedExporter):
         exporter = exporter.inner
     return exporter
 

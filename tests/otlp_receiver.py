@@ -24,7 +24,7 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, NamedTuple
 
-__all__ = ["OtlpReceiver", "ReceivedSpan", "any_value", "attributes_of"]
+__all__ = ["OtlpReceiver", "ReceivedSpan", "SpanIds", "any_value", "attributes_of"]
 
 Mode = Literal["ok", "error", "stall"]
 
@@ -32,6 +32,16 @@ Mode = Literal["ok", "error", "stall"]
 class ReceivedSpan(NamedTuple):
     name: str
     resource: dict[str, Any]
+    attributes: dict[str, Any]
+
+
+class SpanIds(NamedTuple):
+    """A received span's ids, lower-case hex; ``parent_id`` is None for a root."""
+
+    name: str
+    trace_id: str
+    span_id: str
+    parent_id: str | None
     attributes: dict[str, Any]
 
 
@@ -109,6 +119,8 @@ class OtlpReceiver:
     def __init__(self, mode: Mode = "ok") -> None:
         self.mode: Mode = mode
         self.spans: list[ReceivedSpan] = []
+        self.ids: list[SpanIds] = []
+        """The same spans with their trace, span and parent ids."""
         self.requests = 0
         self.headers: list[dict[str, str]] = []
         self.lock = threading.Lock()
@@ -156,14 +168,21 @@ class OtlpReceiver:
 
         request = ExportTraceServiceRequest.FromString(body)
         received = []
+        ids = []
         for resource_spans in request.resource_spans:
             resource = attributes_of(resource_spans.resource.attributes)
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
-                    received.append(
-                        ReceivedSpan(span.name, resource, attributes_of(span.attributes))
+                    attributes = attributes_of(span.attributes)
+                    received.append(ReceivedSpan(span.name, resource, attributes))
+                    parent = span.parent_span_id.hex() or None
+                    ids.append(
+                        SpanIds(
+                            span.name, span.trace_id.hex(), span.span_id.hex(), parent, attributes
+                        )
                     )
         with self.lock:
+            self.ids.extend(ids)
             self.spans.extend(received)
             self.changed.notify_all()
 

@@ -88,6 +88,12 @@ def resolve_endpoint(
         raise ConfigurationError(
             f"{where}: the endpoint's port is not a number between 0 and 65535", field=where
         ) from None
+    if parts.username is not None or parts.password is not None:
+        raise ConfigurationError(
+            f"{where}: the endpoint must not contain credentials (user:password@); put the key "
+            "in arize.api_key or arize.headers (for example ${PHOENIX_API_KEY})",
+            field=where,
+        )
     if parts.query or parts.fragment:
         raise ConfigurationError(
             f"{where}: the endpoint must not have a query or fragment", field=where

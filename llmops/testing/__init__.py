@@ -11,6 +11,11 @@
           client = genai.Client(
               api_key="x", http_options=types.HttpOptions(base_url=stub.base_url)
           )
+
+* :class:`PlatformConformance` -- the conformance kit for platform plugins: subclass it in
+  your tests and implement four hooks (start the target, the section pointing at it, a section
+  whose target is down, read back what arrived); see ``docs/plugins.md``. Needs pytest and
+  hypothesis (``llmops[testing]``).
 """
 
 from __future__ import annotations
@@ -19,11 +24,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from llmops.testing.conformance import PlatformConformance, ReceivedSpan, emit_span_tree
     from llmops.testing.gemini_stub import GeminiStub
 
-__all__ = ["GeminiStub"]
+__all__ = ["GeminiStub", "PlatformConformance", "ReceivedSpan", "emit_span_tree"]
 
-_LAZY: dict[str, str] = {"GeminiStub": "llmops.testing.gemini_stub"}
+_LAZY: dict[str, str] = {
+    "GeminiStub": "llmops.testing.gemini_stub",
+    "PlatformConformance": "llmops.testing.conformance",
+    "ReceivedSpan": "llmops.testing.conformance",
+    "emit_span_tree": "llmops.testing.conformance",
+}
 
 
 def __getattr__(name: str) -> Any:

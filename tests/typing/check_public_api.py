@@ -1,3 +1,4 @@
+# pyright: strict, reportUnnecessaryTypeIgnoreComment=true
 """What the public API must accept, and the types it must infer: checked by ``mypy --strict``.
 
 Never run and never collected by pytest (``tests/test_typing.py`` type-checks this directory).
@@ -7,7 +8,7 @@ Everything sits inside functions, so even importing this module would instrument
 from __future__ import annotations
 
 from pathlib import Path
-from typing import assert_type
+from typing import Literal, assert_type
 
 import msgspec
 from opentelemetry.sdk.trace import TracerProvider
@@ -22,20 +23,38 @@ def instrument_call_styles() -> None:
     assert_type(llmops.instrument(Platform.MLFLOW), TracerProvider)
     assert_type(llmops.instrument(), TracerProvider)
     assert_type(llmops.instrument("acme", config_path=None), TracerProvider)
+    # Fan-out: a list or tuple of members and names.
+    assert_type(llmops.instrument([Platform.ARIZE, Platform.MLFLOW]), TracerProvider)
+    assert_type(llmops.instrument(("arize", Platform.MLFLOW), config_path="x"), TracerProvider)
+    names: list[str] = ["arize", "acme"]
+    assert_type(llmops.instrument(names), TracerProvider)
     assert_type(llmops.arize.instrument(config_path="x"), TracerProvider)
     assert_type(llmops.arize.instrument(), TracerProvider)
     assert_type(llmops.mlflow.instrument(config_path=Path("x")), TracerProvider)
     llmops.shutdown()
 
 
-def enum_facade() -> None:
-    member: Platform = Platform.ARIZE
+def enum_facade(member: Platform) -> None:
+    # `member` is a parameter: an assignment would narrow it to a Literal in pyright.
     as_text: str = Platform.MLFLOW  # a StrEnum member is a str
     assert_type(Platform("arize"), Platform)
-    assert_type(member.value, str)
+    assert_type(Platform.ARIZE, Literal[Platform.ARIZE])
+    value: str = member.value  # mypy infers str, pyright the Literal union of the values
+    assert_type(str(member), str)
     for each in Platform:
         assert_type(each, Platform)
-    del as_text
+    del as_text, value
+
+
+def enrichment() -> None:
+    with llmops.enrich(session_id="s", user_id="u", metadata={"plan": "pro"}, tags=["beta"]):
+        pass
+
+    @llmops.enrich(tags=["answer"])
+    def answer(question: str) -> int:
+        return len(question)
+
+    assert_type(answer("why"), int)  # the decorator keeps the signature
 
 
 def registry_api() -> None:

@@ -1,3 +1,4 @@
+# pyright: strict, reportUnnecessaryTypeIgnoreComment=true
 """What the public API must reject: checked by ``mypy --strict`` (which implies
 ``--warn-unused-ignores``), so each ``# type: ignore[code]`` below fails the check the day
 mypy stops reporting that error. ``tests/test_typing.py`` also checks this file with the
@@ -19,6 +20,14 @@ def misspelled_member() -> None:
 
 def not_a_platform() -> None:
     llmops.instrument(42)  # type: ignore[arg-type]
+
+
+def not_a_list_of_platforms() -> None:
+    llmops.instrument([Platform.ARIZE, 42])  # type: ignore[list-item]
+
+
+def enrich_keywords_only() -> None:
+    llmops.enrich("session")  # type: ignore[call-arg]
 
 
 def config_path_of_the_wrong_type() -> None:

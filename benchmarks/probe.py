@@ -1,0 +1,421 @@
+"""One benchmark measurement in a fresh process, run with a peer's own interpreter.
+
+``benchmarks/run.py`` starts ``<venv>/bin/python benchmarks/probe.py '<json spec>'`` once per run;
+this file uses the standard library plus whatever the peer's venv holds, and prints one line
+``BENCH_RESULT {json}`` (the exit figure also prints ``BENCH_LAST <monotonic>`` after its last
+span and then lets the interpreter exit the way a user's program would).
+
+Spec keys: ``figure`` (setup | hot | exit | deliver | llm), ``peer``, ``grpc`` and ``http``
+(OTLP endpoints; a closed port when the collector is "down"), ``project``, ``genai`` (apply the
+peer's google-genai instrumentation), and figure-specific counts.
+"""
+
+from __future__ import annotations
+
+import time
+
+T0 = time.perf_counter()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+
+SPEC = json.loads(sys.argv[1])
+PEER = SPEC["peer"]
+GRPC = SPEC.get("grpc", "http://127.0.0.1:9")
+HTTP = SPEC.get("http", "http://127.0.0.1:9")  # base URL, no /v1/traces
+PROJECT = SPEC.get("project", "bench")
+GENAI = bool(SPEC.get("genai"))
+
+# The llmops defaults the raw-SDK floor copies ("the same processor").
+FLOOR_BSP = {"max_queue_size": 2048, "schedule_delay_millis": 1000, "max_export_batch_size": 512}
+
+
+def _count_exports() -> dict[str, int]:
+    """Patch the OTLP exporters (class level) to count spans exported with SUCCESS."""
+    counts = {"exported": 0, "failed": 0, "calls": 0, "export_s": 0.0, "export_max_s": 0.0}
+    for mod in (
+        "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    ):
+        try:
+            module = __import__(mod, fromlist=["OTLPSpanExporter"])
+        except ImportError:
+            continue
+        cls = module.OTLPSpanExporter
+        original = cls.export
+
+        def export(self, spans, _original=original):  # type: ignore[no-untyped-def]
+            began = time.perf_counter()
+            result = _original(self, spans)
+            took = time.perf_counter() - began
+            counts["calls"] += 1
+            counts["export_s"] += took
+            counts["export_max_s"] = max(counts["export_max_s"], took)
+            key = "exported" if getattr(result, "name", "") == "SUCCESS" else "failed"
+            counts[key] += len(spans)
+            return result
+
+        cls.export = export
+    return counts
+
+
+def setup():  # noqa: C901, PLR0912, PLR0915 - one branch per peer, on purpose
+    """Set the peer up its documented default way; return (tracer, shutdown callable)."""
+    if PEER == "bare":
+        from opentelemetry import trace
+
+        return trace.get_tracer("bench"), lambda: None
+    if PEER == "llmops":
+        import llmops
+
+        cfg = os.path.join(tempfile.mkdtemp(prefix="llmops-bench-"), "llmops.yaml")
+        with open(cfg, "w") as fh:
+            fh.write(
+                "platform: arize\n"
+                f"service: {{name: {PROJECT}}}\n"
+                f"arize: {{endpoint: '{GRPC}', protocol: grpc, project_name: {PROJECT}}}\n"
+                + ("instrumentation: {google_genai: true}\n" if GENAI else "")
+                + (f"tracing: {json.dumps(SPEC['tracing'])}\n" if SPEC.get("tracing") else "")
+            )
+        provider = llmops.instrument(config_path=cfg)
+        return provider.get_tracer("bench"), llmops.shutdown
+    if PEER == "otel":  # the floor: raw SDK, OTLP/gRPC exporter, llmops' batch settings
+        from opentelemetry import trace
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        provider = TracerProvider(
+            resource=Resource.create(
+                {"service.name": PROJECT, "openinference.project.name": PROJECT}
+            )
+        )
+        exporter = OTLPSpanExporter(endpoint=GRPC, insecure=True, timeout=10)
+        provider.add_span_processor(BatchSpanProcessor(exporter, **FLOOR_BSP))
+        trace.set_tracer_provider(provider)
+        if GENAI:
+            from openinference.instrumentation.google_genai import GoogleGenAIInstrumentor
+
+            GoogleGenAIInstrumentor().instrument(tracer_provider=provider)
+        return provider.get_tracer("bench"), provider.shutdown
+    if PEER == "phoenix-otel":
+        from phoenix.otel import register
+
+        provider = register(
+            endpoint=GRPC,
+            protocol="grpc",
+            project_name=PROJECT,
+            verbose=False,
+            auto_instrument=GENAI,
+        )
+        return provider.get_tracer("bench"), provider.shutdown
+    if PEER == "arize-otel":
+        from arize.otel import register
+
+        provider = register(
+            space_id="bench",
+            api_key="bench",
+            project_name=PROJECT,
+            endpoint=GRPC,
+            verbose=False,
+        )
+        if GENAI:
+            from openinference.instrumentation.google_genai import GoogleGenAIInstrumentor
+
+            GoogleGenAIInstrumentor().instrument(tracer_provider=provider)
+        return provider.get_tracer("bench"), provider.shutdown
+    if PEER == "traceloop":
+        from opentelemetry import trace
+        from traceloop.sdk import Traceloop
+        from traceloop.sdk.instruments import Instruments
+
+        Traceloop.init(
+            app_name=PROJECT,
+            api_endpoint=HTTP,
+            telemetry_enabled=False,
+            resource_attributes={"openinference.project.name": PROJECT},
+            instruments={Instruments.GOOGLE_GENERATIVEAI} if GENAI else set(),
+        )
+        provider = trace.get_tracer_provider()
+        return trace.get_tracer("bench"), getattr(provider, "shutdown", lambda: None)
+    if PEER == "openlit":
+        import openlit
+        from openlit._instrumentors import MODULE_NAME_MAP
+        from opentelemetry import trace
+
+        disabled = [n for n in MODULE_NAME_MAP if not (GENAI and n == "google-ai-studio")]
+        pricing = os.path.join(tempfile.mkdtemp(prefix="openlit-bench-"), "pricing.json")
+        with open(pricing, "w") as fh:
+            fh.write("{}")  # else init() fetches a price list from GitHub
+        openlit.init(
+            pricing_json=pricing,
+            otlp_endpoint=HTTP,
+            application_name=PROJECT,
+            service_name=PROJECT,
+            disabled_instrumentors=disabled,
+        )
+        provider = trace.get_tracer_provider()
+        return trace.get_tracer("bench"), getattr(provider, "shutdown", lambda: None)
+    if PEER == "logfire":
+        import logfire
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        logfire.configure(
+            send_to_logfire=False,
+            console=False,
+            service_name=PROJECT,
+            metrics=False,
+            resource_attributes={"openinference.project.name": PROJECT},
+            additional_span_processors=[
+                BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{HTTP}/v1/traces"))
+            ],
+        )
+        if GENAI:
+            logfire.instrument_google_genai()
+        from opentelemetry import trace
+
+        provider = trace.get_tracer_provider()
+        return trace.get_tracer("bench"), logfire.shutdown
+    if PEER == "mlflow":
+        # MLflow exports its traces over OTLP when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
+        # (run.py sets it, http/protobuf, to the collector); spans go through mlflow's own API.
+        import mlflow
+
+        if GENAI:
+            mlflow.gemini.autolog()
+
+        class _Tracer:
+            def start_span(self, name):  # type: ignore[no-untyped-def]
+                return mlflow.start_span_no_context(name)
+
+        def _shutdown():  # type: ignore[no-untyped-def]
+            from opentelemetry import trace as _t
+
+            mlflow.flush_trace_async_logging()
+            from mlflow.tracing.provider import provider as _p
+
+            tp = _p.get() if hasattr(_p, "get") else None
+            if tp is not None and hasattr(tp, "shutdown"):
+                tp.shutdown()
+            del _t
+
+        return _Tracer(), _shutdown
+    raise SystemExit(f"unknown peer {PEER}")
+
+
+def overhead(blocks: int, per_block: int) -> dict:
+    """Figure 3c (llmops venv): the cost of llmops' hot-path wrappers, in one process.
+
+    Four providers, each with a BatchSpanProcessor over a null exporter (so no encoding runs):
+    the SDK default sampler; llmops' SwappableSampler; the DetachableProcessor wrapper; both
+    (what llmops builds). Blocks alternate between them; per-span ns of start+3 attributes+end.
+    """
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    from llmops import _tracing
+
+    class Null(SpanExporter):
+        def export(self, spans):  # type: ignore[no-untyped-def]
+            return SpanExportResult.SUCCESS
+
+    def make(sampler: bool, wrapper: bool):  # type: ignore[no-untyped-def]
+        kwargs = {"sampler": _tracing.SwappableSampler(1.0)} if sampler else {}
+        provider = TracerProvider(shutdown_on_exit=False, **kwargs)
+        # A queue that holds a whole block and a worker that sleeps through it: the export
+        # thread runs between blocks (force_flush), never while a block is timed.
+        size = per_block + 2500
+        bsp = BatchSpanProcessor(
+            Null(), max_queue_size=size, max_export_batch_size=size, schedule_delay_millis=3_600_000
+        )
+        provider.add_span_processor(_tracing.DetachableProcessor(bsp) if wrapper else bsp)
+        return provider
+
+    class ProposedSampler(_tracing.SwappableSampler):  # the change proposed in performance.md
+        def __init__(self, ratio: float) -> None:
+            self.set_ratio(ratio)
+
+        def set_ratio(self, ratio: float) -> None:
+            from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
+
+            self.inner = ParentBased(ALWAYS_ON if ratio >= 1.0 else TraceIdRatioBased(ratio))
+            self.should_sample = self.inner.should_sample  # an instance attribute: no extra frame
+
+    def make_proposed():  # type: ignore[no-untyped-def]
+        size = per_block + 2500
+        provider = TracerProvider(shutdown_on_exit=False, sampler=ProposedSampler(1.0))
+        bsp = BatchSpanProcessor(
+            Null(), max_queue_size=size, max_export_batch_size=size, schedule_delay_millis=3_600_000
+        )
+        provider.add_span_processor(_tracing.DetachableProcessor(bsp))
+        return provider
+
+    variants = {
+        "sdk": make(False, False),
+        "swappable_sampler": make(True, False),
+        "detachable_processor": make(False, True),
+        "llmops_both": make(True, True),
+        "llmops_proposed_sampler": make_proposed(),
+    }
+    per: dict[str, list[float]] = {k: [] for k in variants}
+    ends: dict[str, list[float]] = {k: [] for k in variants}
+    starts: dict[str, list[float]] = {k: [] for k in variants}
+    perf = time.perf_counter
+    for _ in range(blocks):
+        for name, provider in variants.items():
+            tracer = provider.get_tracer("bench")
+            provider.force_flush()
+            began = perf()
+            for i in range(per_block):
+                span = _emit(tracer, i)
+                span.end()
+            per[name].append((perf() - began) / per_block * 1e9)
+            sample, starts_ = [], []
+            for i in range(min(per_block, 2000)):
+                t0 = perf()
+                span = tracer.start_span("bench.span")
+                starts_.append(perf() - t0)
+                span.set_attribute("bench.i", i)
+                t = perf()
+                span.end()
+                sample.append(perf() - t)
+            ends[name].append(_pct(sample, 0.5) * 1e9)
+            starts[name].append(_pct(starts_, 0.5) * 1e9)
+            provider.force_flush()
+    import statistics as st
+
+    return {
+        name: {
+            "span_ns": st.median(per[name]),
+            "span_ns_min": min(per[name]),
+            "span_ns_max": max(per[name]),
+            "end_p50_ns": st.median(ends[name]),
+            "start_p50_ns": st.median(starts[name]),
+        }
+        for name in variants
+    }
+
+
+def _emit(tracer, i: int):  # type: ignore[no-untyped-def]
+    span = tracer.start_span("bench.span")
+    span.set_attribute("bench.i", i)
+    span.set_attribute("llm.model_name", "gemini-2.0-flash")
+    span.set_attribute("input.value", "hello world")
+    return span
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def main() -> None:
+    figure = SPEC["figure"]
+    counts = _count_exports() if figure == "deliver" else None
+    tracer, shutdown = setup() if figure != "overhead" else (None, None)
+    ready = time.perf_counter()
+    out: dict[str, object] = {"setup_s": ready - T0}
+    if figure == "setup":
+        pass
+    elif figure == "overhead":
+        out.update(overhead(int(SPEC.get("blocks", 7)), int(SPEC.get("per_block", 20000))))
+    elif figure == "hot":
+        n, budget = int(SPEC.get("n", 10000)), float(SPEC.get("budget_s", 8.0))
+        perf = time.perf_counter
+        ends: list[float] = []
+        warm_until = perf() + budget / 4
+        for i in range(200):  # warm-up, bounded: a synchronous default blocks seconds per span
+            _emit(tracer, i).end()
+            if perf() > warm_until:
+                break
+        began = perf()
+        deadline = began + budget
+        for i in range(n):
+            span = _emit(tracer, i)
+            t = perf()
+            span.end()
+            ends.append(perf() - t)
+            if ends[-1] > 0.001 and perf() > deadline:
+                break
+        total = perf() - began
+        out.update(
+            spans=len(ends),
+            total_s=total,
+            spans_per_s=len(ends) / total,
+            end_p50_us=_pct(ends, 0.5) * 1e6,
+            end_p99_us=_pct(ends, 0.99) * 1e6,
+            end_max_us=max(ends) * 1e6,
+            truncated=len(ends) < n,
+        )
+    elif figure == "exit":
+        for i in range(int(SPEC.get("n", 500))):
+            _emit(tracer, i).end()
+        print(f"BENCH_LAST {time.monotonic()!r}", flush=True)
+        return  # a normal interpreter exit: the peer's own exit hooks decide how long it takes
+    elif figure == "deliver":
+        rate, duration = float(SPEC["rate"]), float(SPEC.get("duration_s", 3.0))
+        tick = 0.01
+        per_tick = max(1, round(rate * tick))
+        emitted = 0
+        began = time.perf_counter()
+        next_tick = began
+        while True:
+            now = time.perf_counter()
+            if now - began >= duration:
+                break
+            for _ in range(per_tick):
+                _emit(tracer, emitted).end()
+                emitted += 1
+            next_tick += tick
+            delay = next_tick - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        elapsed = time.perf_counter() - began
+        t = time.perf_counter()
+        shutdown()
+        out.update(
+            target_rate=rate,
+            emitted=emitted,
+            achieved_rate=emitted / elapsed,
+            exported=counts["exported"] if counts else None,
+            failed=counts["failed"] if counts else None,
+            dropped=emitted - (counts["exported"] if counts else 0),
+            flush_s=time.perf_counter() - t,
+            export_calls=counts["calls"] if counts else None,
+            export_mean_ms=(counts["export_s"] / counts["calls"] * 1e3)
+            if counts and counts["calls"]
+            else None,
+            export_max_ms=counts["export_max_s"] * 1e3 if counts else None,
+        )
+    elif figure == "llm":
+        from google import genai
+        from google.genai import types
+
+        client = genai.Client(
+            api_key="bench", http_options=types.HttpOptions(base_url=SPEC["stub"])
+        )
+        calls, perf = int(SPEC.get("calls", 100)), time.perf_counter
+        for _ in range(5):
+            client.models.generate_content(model="gemini-2.0-flash", contents="hello world")
+        walls = []
+        for _ in range(calls):
+            t = perf()
+            client.models.generate_content(model="gemini-2.0-flash", contents="hello world")
+            walls.append(perf() - t)
+        out.update(
+            calls=calls,
+            call_p50_ms=_pct(walls, 0.5) * 1e3,
+            call_p99_ms=_pct(walls, 0.99) * 1e3,
+            call_mean_ms=sum(walls) / len(walls) * 1e3,
+        )
+    print("BENCH_RESULT " + json.dumps(out), flush=True)
+    sys.stdout.flush()
+    os._exit(0)  # exit time is figure 4's business, not this one's
+
+
+if __name__ == "__main__":
+    main()

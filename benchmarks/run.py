@@ -1,0 +1,1209 @@
+"""llmops performance benchmarks, side by side with the incumbents (standard library only).
+
+    python benchmarks/run.py            # full run (~15 min on 2 cores); writes docs/performance.md
+    python benchmarks/run.py --quick    # a minute or two; same sections, tiny counts
+
+Each peer runs from its own virtual environment ``.venvs/bench-<peer>``, created here with ``uv``
+from the pinned ``benchmarks/requirements/<peer>.txt`` (llmops itself is installed from this
+checkout, non-editable, with the ``arize`` and ``google-genai`` extras, as a user would). Every
+measurement is a fresh process (``benchmarks/probe.py``). After the venvs exist the harness moves
+itself, when root, into a private network namespace whose only interface is loopback, so neither
+the benchmark processes nor the Phoenix collector nor the Gemini stub can reach another host.
+
+The generated results go between the ``<!-- results:begin -->`` and ``<!-- results:end -->``
+markers of the output file; the hand-written text around them is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+REQS = BENCH / "requirements"
+PROBE = BENCH / "probe.py"
+sys.path.insert(0, str(ROOT))
+
+# peer -> (import statement for figure 1, label)
+PEERS: dict[str, tuple[str, str]] = {
+    "llmops": ("import llmops", "llmops"),
+    "otel": (
+        "import opentelemetry.sdk.trace, opentelemetry.sdk.trace.export, "
+        "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+        "raw OpenTelemetry SDK + OTLP/gRPC (floor)",
+    ),
+    "phoenix-otel": ("import phoenix.otel", "arize-phoenix-otel `phoenix.otel.register`"),
+    "arize-otel": ("import arize.otel", "arize-otel `arize.otel.register`"),
+    "mlflow": ("import mlflow", "mlflow-skinny (`mlflow.start_span_no_context`, OTLP export)"),
+    "traceloop": ("from traceloop.sdk import Traceloop", "traceloop-sdk `Traceloop.init`"),
+    "openlit": ("import openlit", "openlit `openlit.init`"),
+    "logfire": ("import logfire", "logfire `logfire.configure`"),
+}
+VERSIONS = {  # distributions whose versions are recorded per venv
+    "llmops": [
+        "llmops",
+        "opentelemetry-sdk",
+        "opentelemetry-exporter-otlp-proto-grpc",
+        "google-genai",
+        "openinference-instrumentation-google-genai",
+        "msgspec",
+    ],
+    "otel": [
+        "opentelemetry-sdk",
+        "opentelemetry-exporter-otlp-proto-grpc",
+        "google-genai",
+        "openinference-instrumentation-google-genai",
+    ],
+    "phoenix-otel": [
+        "arize-phoenix-otel",
+        "opentelemetry-sdk",
+        "google-genai",
+        "openinference-instrumentation-google-genai",
+    ],
+    "arize-otel": [
+        "arize-otel",
+        "opentelemetry-sdk",
+        "google-genai",
+        "openinference-instrumentation-google-genai",
+    ],
+    "mlflow": ["mlflow-skinny", "opentelemetry-sdk", "google-genai"],
+    "traceloop": [
+        "traceloop-sdk",
+        "opentelemetry-sdk",
+        "google-genai",
+        "opentelemetry-instrumentation-google-generativeai",
+    ],
+    "openlit": ["openlit", "opentelemetry-sdk", "google-genai"],
+    "logfire": [
+        "logfire",
+        "opentelemetry-sdk",
+        "google-genai",
+        "opentelemetry-instrumentation-google-genai",
+    ],
+}
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# -- virtual environments ------------------------------------------------------------------
+
+
+PYTHON_FOR: dict[str, Path] = {}  # --python-for PEER=PATH overrides
+
+
+def venv_python(peer: str) -> Path:
+    if peer in PYTHON_FOR:
+        return PYTHON_FOR[peer]
+    return ROOT / ".venvs" / f"bench-{peer}" / "bin" / "python"
+
+
+def ensure_env(peer: str, python: str) -> str | None:
+    """Create or refresh ``.venvs/bench-<peer>``; return None, or the failure text."""
+    req = REQS / f"{peer}.txt"
+    venv = ROOT / ".venvs" / f"bench-{peer}"
+    digest = hashlib.sha256(req.read_bytes()).hexdigest()
+    if peer == "llmops":  # the checkout is part of what gets installed
+        for path in sorted((ROOT / "llmops").rglob("*.py")) + [ROOT / "pyproject.toml"]:
+            digest = hashlib.sha256(digest.encode() + path.read_bytes()).hexdigest()
+    marker = venv / ".bench-requirements-sha256"
+    if venv_python(peer).exists() and marker.exists() and marker.read_text() == digest:
+        return None
+    uv = shutil.which("uv")
+    if uv is None:
+        return "uv is not on PATH"
+    steps = [
+        [uv, "venv", "-q", "--clear", "--python", python, str(venv)],
+        [uv, "pip", "install", "-q", "--python", str(venv_python(peer)), "-r", str(req)],
+    ]
+    if peer == "llmops":
+        steps.append(
+            [
+                uv,
+                "pip",
+                "install",
+                "-q",
+                "--python",
+                str(venv_python(peer)),
+                "--no-deps",
+                "--reinstall",
+                str(ROOT),
+            ]
+        )
+    for step in steps:
+        done = subprocess.run(step, capture_output=True, text=True, timeout=900, check=False)
+        if done.returncode != 0:
+            return f"`{' '.join(step[:3])} …` failed: {(done.stderr or done.stdout)[-800:]}"
+    marker.write_text(digest)
+    return None
+
+
+def versions_of(peer: str) -> dict[str, str]:
+    code = (
+        "import importlib.metadata as m, json, sys\n"
+        "out = {'python': sys.version.split()[0]}\n"
+        f"for n in {VERSIONS[peer]!r}:\n"
+        "    try: out[n] = m.version(n)\n"
+        "    except Exception: out[n] = 'absent'\n"
+        "print(json.dumps(out))"
+    )
+    done = subprocess.run(
+        [str(venv_python(peer)), "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        return {"error": done.stderr[-300:]}
+
+
+def machine_info() -> dict[str, str]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = ""
+    with contextlib.suppress(OSError):
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kb / 1048576:.1f} GiB"
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": mem,
+        "kernel": platform.release(),
+        "os": platform.platform(),
+        "harness python": sys.version.split()[0],
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+# -- processes -----------------------------------------------------------------------------
+
+
+class Env:
+    """Endpoints and the environment every benchmark process gets."""
+
+    def __init__(self, phoenix, stub_url: str | None, down_port: int, workdir: Path) -> None:
+        self.phoenix = phoenix
+        self.stub_url = stub_url
+        self.down_port = down_port
+        self.workdir = workdir
+
+    def endpoints(self, up: bool) -> dict[str, str]:
+        if up and self.phoenix is not None:
+            return {"grpc": self.phoenix.grpc_endpoint, "http": self.phoenix.base_url}
+        url = f"http://127.0.0.1:{self.down_port}"
+        return {"grpc": url, "http": url}
+
+    def environ(self, peer: str, spec: dict) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(
+                (
+                    "OTEL_",
+                    "PHOENIX_",
+                    "LLMOPS_",
+                    "MLFLOW_",
+                    "LOGFIRE_",
+                    "TRACELOOP_",
+                    "OPENLIT_",
+                    "ARIZE_",
+                )
+            )
+            and k.lower() not in {"http_proxy", "https_proxy", "all_proxy"}
+        }
+        env.update(
+            {
+                "NO_PROXY": "*",
+                "no_proxy": "*",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                # Every peer's own telemetry / cloud calls off:
+                "TRACELOOP_TELEMETRY": "false",
+                "MLFLOW_DISABLE_TELEMETRY": "true",
+                "DO_NOT_TRACK": "1",
+                "LOGFIRE_SEND_TO_LOGFIRE": "false",
+                "LOGFIRE_CONSOLE": "false",
+                "PHOENIX_TELEMETRY_ENABLED": "false",
+                "OTEL_SDK_DISABLED": "false",
+                "MLFLOW_MODEL_CATALOG_URI": "",
+                "HF_HUB_OFFLINE": "1",
+                "OTEL_RESOURCE_ATTRIBUTES": f"openinference.project.name={spec.get('project', 'bench')}",
+            }
+        )
+        if peer == "mlflow":  # MLflow exports its spans over OTLP/HTTP to the collector
+            env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = f"{spec['http']}/v1/traces"
+            env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] = "http/protobuf"
+        return env
+
+
+def run_probe(
+    env: Env, peer: str, spec: dict, *, timeout: float = 120.0, venv_peer: str | None = None
+) -> dict:
+    """Run probe.py in a fresh process; return its BENCH_RESULT (or {"error": ...})."""
+    spec = {"peer": peer, **spec}
+    argv = [str(venv_python(venv_peer or peer)), str(PROBE), json.dumps(spec)]
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            cwd=env.workdir,
+            env=env.environ(venv_peer or peer, spec),
+            start_new_session=True,
+        )
+        timer = threading.Timer(timeout, _kill, (proc,))
+        timer.start()
+        result: dict | None = None
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.startswith("BENCH_RESULT "):
+                    result = json.loads(line.split(" ", 1)[1])
+                    break  # whatever the process does next (flushing at os._exit) is not timed
+        finally:
+            timer.cancel()
+            _kill(proc)
+            proc.wait()
+        if result is None:
+            err.seek(0)
+            tail = err.read().decode(errors="replace").strip().splitlines()[-6:]
+            return {"error": f"no result (exit {proc.returncode}): " + " | ".join(tail)[-600:]}
+        return result
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def time_exit(env: Env, peer: str, spec: dict, cap: float) -> dict:
+    """Figure 4: wall time from the last span to process exit (normal interpreter exit)."""
+    spec = {"peer": peer, "figure": "exit", **spec}
+    proc = subprocess.Popen(
+        [str(venv_python(peer)), str(PROBE), json.dumps(spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=env.workdir,
+        env=env.environ(peer, spec),
+        start_new_session=True,
+    )
+    last: float | None = None
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: _read_last(proc, box), daemon=True)
+    box: dict[str, float] = {}
+    reader.start()
+    try:
+        proc.wait(timeout=cap)
+        ended = time.monotonic()
+        killed = False
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        proc.wait()
+        ended = time.monotonic()
+        killed = True
+    reader.join(5)
+    _kill(proc)
+    last = box.get("last")
+    if last is None:
+        return {
+            "error": f"did not reach its last span within {cap:.0f} s"
+            + (" (killed)" if killed else f" (exit {proc.returncode})")
+        }
+    return {"exit_s": ended - last, "killed": killed}
+
+
+def _read_last(proc: subprocess.Popen, box: dict) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("BENCH_LAST "):
+            box["last"] = float(line.split()[1])
+
+
+def wait_quiet(phoenix, limit: float = 30.0) -> None:
+    """Wait until the collector's CPU use falls below 10 % (it ingests what it was sent)."""
+    pid = phoenix.pid if phoenix is not None else None
+    if pid is None:
+        return
+
+    def cpu() -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = cpu()
+        time.sleep(0.5)
+        if cpu() - before < 0.05:
+            return
+
+
+def count_spans(phoenix, project: str, expected: int, limit: float = 20.0) -> int:
+    """Spans Phoenix stored for ``project``, polled until ``expected`` or stable."""
+    deadline = time.monotonic() + limit
+    last, stable = -1, 0
+    while True:
+        try:
+            n = len(phoenix.spans(project))
+        except Exception:
+            n = 0
+        if n >= expected or time.monotonic() > deadline:
+            return n
+        stable = stable + 1 if n == last and n > 0 else 0
+        if stable >= 6:
+            return n
+        last = n
+        time.sleep(0.5)
+
+
+# -- statistics and tables ------------------------------------------------------------------
+
+
+def summary(values: list[float]) -> dict | None:
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
+
+
+def paired_ratio(peer_runs: list[dict], base_runs: list[dict], key: str) -> float | None:
+    """Median over rounds of peer/llmops, each pair measured in the same round."""
+    ratios = []
+    for p, b in zip(peer_runs, base_runs, strict=False):
+        pv, bv = p.get(key), b.get(key)
+        if isinstance(pv, (int, float)) and isinstance(bv, (int, float)) and bv > 0:
+            ratios.append(pv / bv)
+    return statistics.median(ratios) if ratios else None
+
+
+def fmt(value: float | None, unit: str = "", digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    if unit == "ms":
+        return f"{value * 1e3:.{digits}f}"
+    return f"{value:,.{digits}f}"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+# -- the figures ----------------------------------------------------------------------------
+
+
+def fig_import(peers: list[str], rounds: int) -> dict:
+    results: dict[str, list[dict]] = {p: [] for p in peers}
+    for _ in range(rounds):
+        order = peers[:]
+        random.shuffle(order)
+        for peer in order:
+            py = str(venv_python(peer))
+            env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+            walls = []
+            for code in ("pass", PEERS[peer][0]):
+                t = time.perf_counter()
+                done = subprocess.run(
+                    [py, "-c", code],
+                    capture_output=True,
+                    env=env,
+                    cwd=tempfile.gettempdir(),
+                    check=False,
+                    timeout=120,
+                )
+                walls.append(time.perf_counter() - t)
+                if done.returncode != 0:
+                    walls.append(None)
+                    break
+            if len(walls) == 2:
+                results[peer].append(
+                    {"bare_s": walls[0], "import_s": walls[1], "delta_s": walls[1] - walls[0]}
+                )
+            else:
+                results[peer].append({"error": done.stderr.decode(errors="replace")[-400:]})
+    return results
+
+
+def fig_probe(
+    env: Env,
+    peers: list[str],
+    rounds: int,
+    spec: dict,
+    *,
+    up: bool,
+    quiet: bool = False,
+    timeout: float = 120.0,
+    quiet_s: float = 60.0,
+    extra: dict[str, tuple[str, dict]] | None = None,
+) -> dict:
+    """Run ``spec`` for every peer, round after round (pairs within a round)."""
+    names = list(peers) + list(extra or {})
+    results: dict[str, list[dict]] = {p: [] for p in names}
+    for r in range(rounds):
+        order = names[:]
+        random.shuffle(order)
+        for name in order:
+            peer, over = (extra or {}).get(name, (name, {}))
+            s = {
+                **spec,
+                **env.endpoints(up),
+                "project": f"bench-{spec['figure']}-{name}-{r}",
+                "stub": env.stub_url,
+                **over,
+            }
+            venv_peer = over.get("venv") if over else None
+            res = run_probe(env, peer, s, timeout=timeout, venv_peer=venv_peer)
+            results[name].append(res)
+            if quiet and up:
+                wait_quiet(env.phoenix, limit=quiet_s)
+    return results
+
+
+def fig_exit(
+    env: Env, peers: list[str], rounds: int, n: int, cap: float, quiet_s: float = 30.0
+) -> dict:
+    down: dict[str, list[dict]] = {p: [] for p in peers}
+    up: dict[str, list[dict]] = {p: [] for p in peers}
+    # Collector unreachable: the waits are timers, so the peers of one round run side by side.
+    for r in range(rounds):
+        boxes: dict[str, dict] = {}
+        threads = []
+        for peer in peers:
+            spec = {**env.endpoints(False), "n": n, "project": f"bench-exitdown-{peer}-{r}"}
+            t = threading.Thread(
+                target=lambda p=peer, s=spec, b=boxes: b.__setitem__(p, time_exit(env, p, s, cap))
+            )
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join()
+        for peer in peers:
+            down[peer].append(boxes[peer])
+    if env.phoenix is None:
+        return {"down": down, "up": None}
+    for r in range(rounds):
+        for peer in peers:
+            project = f"bench-exitup-{peer}-{r}"
+            spec = {**env.endpoints(True), "n": n, "project": project}
+            res = time_exit(env, peer, spec, cap)
+            if "error" not in res:
+                res["delivered"] = count_spans(env.phoenix, project, n)
+                res["sent"] = n
+            up[peer].append(res)
+            wait_quiet(env.phoenix, limit=quiet_s)
+    return {"down": down, "up": up}
+
+
+def fig_deliver(
+    env: Env,
+    peers: list[str],
+    rates: list[int],
+    duration: float,
+    endpoint: dict[str, str] | None = None,
+    quiet_s: float = 60.0,
+) -> dict:
+    out: dict[str, list[dict]] = {}
+    for peer in peers:
+        out[peer] = []
+        for rate in rates:
+            spec = {
+                "figure": "deliver",
+                "rate": rate,
+                "duration_s": duration,
+                **(endpoint or env.endpoints(True)),
+                "project": f"bench-deliver-{peer}-{rate}",
+            }
+            res = run_probe(env, peer, spec, timeout=duration + 60)
+            out[peer].append(res)
+            if endpoint is None:
+                wait_quiet(env.phoenix, limit=quiet_s)
+            if (
+                "error" in res
+                or res.get("dropped", 1) > 0
+                or (res.get("achieved_rate", 0) < 0.9 * rate)
+            ):
+                break
+    return out
+
+
+# -- the report ------------------------------------------------------------------------------
+
+
+def errors_of(runs: list[dict]) -> str:
+    errs = [r["error"] for r in runs if "error" in r]
+    return errs[0] if errs else ""
+
+
+def render(res: dict) -> str:  # noqa: PLR0915
+    L: list[str] = []
+    cfg = res["config"]
+    L.append(
+        f"_Generated by `python benchmarks/run.py{' --quick' if cfg['quick'] else ''}` "
+        f"on {res['machine']['date']}; raw data in `{cfg['json']}`._\n"
+    )
+    L.append("### Machine\n")
+    L.append(
+        table(
+            ["", ""],
+            [[k, str(v)] for k, v in res["machine"].items()]
+            + [["network isolation", res["isolation"]], ["collector", res["collector"]]],
+        )
+    )
+    L.append("\n### Versions\n")
+    rows = []
+    for peer, v in res["versions"].items():
+        rows.append([peer, ", ".join(f"{k} {val}" for k, val in v.items())])
+    L.append(table(["venv", "packages"], rows))
+    if res["install_failures"]:
+        L.append("\nInstall failures:\n")
+        for peer, text in res["install_failures"].items():
+            L.append(f"- **{peer}**: `{text[:400]}`")
+    L.append("\n### Run counts\n")
+    L.append(
+        table(["setting", "value"], [[k, str(v)] for k, v in cfg.items() if k not in {"json"}])
+    )
+
+    def label(p: str) -> str:
+        return PEERS.get(p, (None, p))[1] if p in PEERS else p
+
+    # 1 import
+    L.append("\n### 1. Import cost\n")
+    L.append(
+        'Wall time of `python -c "<import>"` minus `python -c pass` in the same venv, '
+        "fresh processes; ms. Ratio = peer / llmops, paired per round.\n"
+    )
+    imp = res["import"]
+    rows = []
+    for p, runs in imp.items():
+        s, b = summary([r.get("delta_s") for r in runs]), summary([r.get("bare_s") for r in runs])
+        ratio = paired_ratio(runs, imp.get("llmops", []), "delta_s") if "llmops" in imp else None
+        if s is None:
+            rows.append([label(p), f"`{PEERS[p][0]}`", "failed", "", "", errors_of(runs)[:200]])
+            continue
+        rows.append(
+            [
+                label(p),
+                f"`{PEERS[p][0][:60]}`",
+                fmt(s["median"], "ms"),
+                f"{fmt(s['min'], 'ms')}–{fmt(s['max'], 'ms')}",
+                fmt(b["median"], "ms") if b else "—",
+                f"{ratio:.1f}×" if ratio else "—",
+            ]
+        )
+    L.append(
+        table(
+            [
+                "peer",
+                "import",
+                "above bare, median ms",
+                "min–max",
+                "bare interpreter ms",
+                "× llmops",
+            ],
+            rows,
+        )
+    )
+
+    def probe_table(
+        title: str,
+        data: dict,
+        key: str,
+        unit: str,
+        note: str,
+        extra_cols: list[tuple[str, str, str]] = (),
+    ) -> None:
+        L.append(f"\n### {title}\n")
+        L.append(note + "\n")
+        rows = []
+        base = data.get("llmops", [])
+        for p, runs in data.items():
+            s = summary([r.get(key) for r in runs if "error" not in r])
+            if s is None:
+                rows.append(
+                    [label(p), "failed: " + errors_of(runs)[:240].replace("|", "/"), "", ""]
+                    + ["" for _ in extra_cols]
+                )
+                continue
+            ratio = paired_ratio(runs, base, key)
+            cells = [
+                label(p),
+                fmt(s["median"], unit, 1 if unit == "ms" else 0),
+                f"{fmt(s['min'], unit, 1 if unit == 'ms' else 0)}–"
+                f"{fmt(s['max'], unit, 1 if unit == 'ms' else 0)}",
+                f"{ratio:.2f}×" if ratio else "—",
+            ]
+            for _h, k, u in extra_cols:
+                e = summary([r.get(k) for r in runs if "error" not in r])
+                cells.append(fmt(e["median"], u, 1) if e else "—")
+            if any(r.get("truncated") for r in runs):
+                cells[1] += " (budget hit)"
+            rows.append(cells)
+        L.append(
+            table(["peer", "median", "min–max", "× llmops"] + [h for h, _, _ in extra_cols], rows)
+        )
+
+    probe_table(
+        "2a. Set-up cost, no instrumentors",
+        res["setup"],
+        "setup_s",
+        "ms",
+        "In-process wall time from before the first import to a ready provider (the "
+        "peer's documented one-call set-up, OTLP endpoint on loopback); ms.",
+    )
+    probe_table(
+        "2b. Set-up cost with google-genai instrumentation",
+        res["setup_genai"],
+        "setup_s",
+        "ms",
+        "As 2a, with the peer's google-genai instrumentor applied; ms.",
+    )
+    for mode in ("down", "up"):
+        if res["hot"].get(mode) is None:
+            L.append(f"\n### 3. Hot path, collector {mode}\n\nNot measured: no collector.")
+            continue
+        probe_table(
+            f"3{'a' if mode == 'down' else 'b'}. Hot path, collector {mode}",
+            res["hot"][mode],
+            "spans_per_s",
+            "",
+            f"Spans per second (start, 3 attributes, end) through the provider the set-up returns, "
+            f"{cfg['hot_n']} spans after 200 warm-up, budget {cfg['hot_budget_s']} s; and "
+            f"`span.end()` latency in µs. Collector {mode}"
+            + (
+                " (a closed loopback port)." if mode == "down" else " (a real Phoenix on loopback)."
+            ),
+            [
+                ("end() p50 µs", "end_p50_us", ""),
+                ("end() p99 µs", "end_p99_us", ""),
+                ("end() max µs", "end_max_us", ""),
+            ],
+        )
+    # 4 exit
+    for mode in ("down", "up"):
+        data = res["exit"].get(mode)
+        L.append(
+            f"\n### 4{'a' if mode == 'down' else 'b'}. Exit time, collector "
+            f"{'unreachable' if mode == 'down' else 'up'}\n"
+        )
+        if data is None:
+            L.append("Not measured: no collector.")
+            continue
+        L.append(
+            f"Seconds from the last of {cfg['exit_n']} spans to process exit, the program "
+            f"ending normally (no explicit shutdown call); cap {cfg['exit_cap_s']} s, then "
+            "killed." + (" Delivered = spans Phoenix stored." if mode == "up" else "") + "\n"
+        )
+        rows = []
+        for p, runs in data.items():
+            s = summary([r.get("exit_s") for r in runs if "error" not in r])
+            if s is None:
+                rows.append([label(p), "failed: " + errors_of(runs)[:200], "", "", ""])
+                continue
+            ratio = paired_ratio(runs, data.get("llmops", []), "exit_s")
+            killed = sum(1 for r in runs if r.get("killed"))
+            cells = [
+                label(p),
+                f"{s['median']:.2f}" + (f" ({killed} killed at cap)" if killed else ""),
+                f"{s['min']:.2f}–{s['max']:.2f}",
+                f"{ratio:.2f}×" if ratio else "—",
+            ]
+            if mode == "up":
+                d = [
+                    f"{r.get('delivered', '?')}/{r.get('sent', '?')}"
+                    for r in runs
+                    if "error" not in r
+                ]
+                cells.append(", ".join(d))
+            rows.append(cells)
+        L.append(
+            table(
+                ["peer", "median s", "min–max", "× llmops"]
+                + (["delivered per run"] if mode == "up" else []),
+                rows,
+            )
+        )
+    # 3c wrappers
+    L.append("\n### 3c. llmops' hot-path wrappers, in one process\n")
+    ov = [r for r in res.get("overhead") or [] if "error" not in r]
+    if not ov:
+        L.append(
+            "Not measured."
+            + (f" {errors_of(res.get('overhead') or [])}" if res.get("overhead") else "")
+        )
+    else:
+        L.append(
+            f"llmops venv, one process, {cfg['overhead_blocks']} alternating blocks of "
+            f"{cfg['overhead_per_block']:,} spans per variant, {len(ov)} process(es); a "
+            "BatchSpanProcessor over a null exporter whose worker sleeps while a block is "
+            "timed. ns, medians over blocks (then over processes); Δ against the plain "
+            "SDK provider.\n"
+        )
+        names = [k for k in ov[0] if isinstance(ov[0][k], dict)]
+        rows = []
+        base_s = statistics.median(r["sdk"]["start_p50_ns"] for r in ov)
+        base_e = statistics.median(r["sdk"]["end_p50_ns"] for r in ov)
+        for n in names:
+            st_ = statistics.median(r[n]["start_p50_ns"] for r in ov)
+            en_ = statistics.median(r[n]["end_p50_ns"] for r in ov)
+            sp_ = statistics.median(r[n]["span_ns"] for r in ov)
+            rows.append(
+                [
+                    n,
+                    f"{st_:,.0f}",
+                    f"{st_ - base_s:+,.0f}",
+                    f"{en_:,.0f}",
+                    f"{en_ - base_e:+,.0f}",
+                    f"{sp_:,.0f}",
+                ]
+            )
+        L.append(
+            table(
+                [
+                    "variant",
+                    "start_span p50 ns",
+                    "Δ start",
+                    "end() p50 ns",
+                    "Δ end",
+                    "whole span (3 attributes) ns, noisy",
+                ],
+                rows,
+            )
+        )
+    # 5 delivery
+    for key, title, note in (
+        (
+            "deliver",
+            "5a. Delivery to a loopback Phoenix",
+            "delivered = spans the OTLP exporter saw acknowledged (SUCCESS) by Phoenix",
+        ),
+        (
+            "deliver_sink",
+            "5b. Delivery to a null OTLP/gRPC collector (exporter-side ceiling)",
+            "`benchmarks/sink.py` acknowledges every export at once, so this is what the "
+            "exporting process itself can sustain",
+        ),
+    ):
+        L.append(f"\n### {title}\n")
+        if res.get(key) is None:
+            L.append("Not measured: no collector.")
+            continue
+        L.append(
+            f"Paced emission (10 ms ticks) at each target rate for {cfg['deliver_s']} s, "
+            f"then shutdown; {note}; the ladder stops at the first rate with drops or that "
+            "the emitter cannot reach. Export ms = mean / max wall time of one export "
+            "call (one batch).\n"
+        )
+        rows = []
+        for p, steps in res[key].items():
+            for r in steps:
+                if "error" in r:
+                    rows.append([label(p), "", "failed: " + r["error"][:200], "", "", "", "", ""])
+                    continue
+                rows.append(
+                    [
+                        label(p),
+                        f"{r['target_rate']:,.0f}",
+                        f"{r['achieved_rate']:,.0f}",
+                        f"{r['emitted']:,}",
+                        f"{r['exported']:,}",
+                        f"{r['dropped']:,}",
+                        f"{r['flush_s']:.2f}",
+                        f"{fmt(r.get('export_mean_ms'))} / {fmt(r.get('export_max_ms'))}",
+                    ]
+                )
+        L.append(
+            table(
+                [
+                    "peer",
+                    "target spans/s",
+                    "achieved spans/s",
+                    "emitted",
+                    "delivered",
+                    "dropped",
+                    "shutdown s",
+                    "export ms",
+                ],
+                rows,
+            )
+        )
+        for p, steps in res[key].items():
+            ok = [r["achieved_rate"] for r in steps if "error" not in r and r["dropped"] == 0]
+            L.append(
+                f"\n- {label(p)}: highest rate with zero drops {max(ok):,.0f} spans/s"
+                if ok
+                else f"\n- {label(p)}: no zero-drop rate"
+            )
+    # 6 llm
+    if res["llm"] is None:
+        L.append("\n### 6. Instrumented LLM call\n\nNot measured: no Gemini stub.")
+    else:
+        probe_table(
+            "6. Instrumented LLM call overhead",
+            res["llm"],
+            "call_p50_ms",
+            "",
+            f"`client.models.generate_content` to the loopback Gemini stub, {cfg['llm_calls']} "
+            "calls after 5 warm-up, collector up; ms per call (median over runs of the per-run "
+            "p50). `uninstrumented` is the same client with no tracing at all.",
+            [("p99 ms", "call_p99_ms", ""), ("mean ms", "call_mean_ms", "")],
+        )
+    return "\n".join(L) + "\n"
+
+
+SKELETON = """# Performance
+
+How much llmops costs an application, measured side by side with the incumbents.
+
+## Method
+
+See `benchmarks/run.py` and `benchmarks/probe.py`.
+
+## Results
+
+{begin}
+{end}
+
+## Defaults and why
+
+(Written by hand from the results.)
+"""
+
+
+def write_report(out: Path, body: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = out.read_text() if out.exists() else SKELETON.format(begin=BEGIN, end=END)
+    if BEGIN not in text or END not in text:
+        text += f"\n## Results\n\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    out.write_text(f"{head}{BEGIN}\n{body}{END}{tail}")
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="tiny run counts (a minute or two)")
+    ap.add_argument("--smoke", action="store_true", help="even smaller counts (CI's smoke test)")
+    ap.add_argument(
+        "--peers", default=",".join(PEERS), help="comma-separated subset of: " + ", ".join(PEERS)
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="report file (default: docs/performance.md for a full run, "
+        "benchmarks/results/quick.md for --quick/--smoke, so small counts never replace the "
+        "published numbers)",
+    )
+    ap.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="raw results (default beside --out "
+        "for --out outside docs/, else benchmarks/results/latest.json)",
+    )
+    ap.add_argument(
+        "--no-install",
+        action="store_true",
+        help="use existing venvs only; peers whose venv is absent are skipped",
+    )
+    ap.add_argument("--no-collector", action="store_true", help="skip the Phoenix figures")
+    ap.add_argument(
+        "--python",
+        default=None,
+        help="interpreter for the venvs (default: this interpreter's base)",
+    )
+    ap.add_argument(
+        "--python-for",
+        action="append",
+        default=[],
+        metavar="PEER=PATH",
+        help="run PEER with this interpreter instead of its bench venv (nothing is installed "
+        "for it); the smoke test uses the dev venv for llmops and the floor",
+    )
+    args = ap.parse_args(argv)
+    for item in args.python_for:
+        name, _, path = item.partition("=")
+        PYTHON_FOR[name.strip()] = Path(path.strip())
+    peers = [p.strip() for p in args.peers.split(",") if p.strip()]
+    unknown = [p for p in peers if p not in PEERS]
+    if unknown:
+        ap.error(f"unknown peer(s) {unknown}")
+    if "llmops" not in peers:
+        peers.insert(0, "llmops")
+    q = args.quick or args.smoke
+    if args.out is None:
+        args.out = BENCH / "results" / "quick.md" if q else ROOT / "docs" / "performance.md"
+    cfg = {
+        "quick": q,
+        "import_rounds": 2 if q else 7,
+        "setup_rounds": 1 if q else 5,
+        "setup_genai_rounds": 1 if q else 3,
+        "hot_rounds": 1 if q else 3,
+        "hot_n": 300 if q else 10000,
+        "hot_budget_s": 2.0 if q else 8.0,
+        "overhead_rounds": 1 if q else 3,
+        "overhead_blocks": 3 if q else 15,
+        "overhead_per_block": 1000 if q else 5000,
+        "exit_rounds": 1 if q else 3,
+        "exit_n": 50 if q else 2000,
+        "exit_cap_s": 8.0 if q else 35.0,
+        "deliver_s": 1.0 if q else 3.0,
+        "deliver_rates": [1000, 3000] if q else [1000, 1500, 2000, 2500, 3000, 4000, 6000],
+        "sink_rates": [5000] if q else [5000, 7500, 10000, 12500, 15000, 20000, 30000],
+        "llm_rounds": 1 if q else 3,
+        "llm_calls": 5 if q else 100,
+        "quiet_s": 5.0 if q else 12.0,
+    }
+    if args.smoke:  # the CI smoke test: every code path, the smallest counts
+        cfg.update(
+            import_rounds=1,
+            hot_n=50,
+            hot_budget_s=1.0,
+            overhead_blocks=1,
+            overhead_per_block=200,
+            exit_n=10,
+            exit_cap_s=6.0,
+            deliver_s=0.3,
+            deliver_rates=[500],
+            sink_rates=[500],
+            llm_calls=2,
+            quiet_s=2.0,
+        )
+    json_path = args.json or (
+        BENCH / "results" / ("quick.json" if q else "latest.json")
+        if args.out.resolve().parent == (ROOT / "docs").resolve()
+        else args.out.with_suffix(".json")
+    )
+    cfg["json"] = (
+        os.path.relpath(json_path, ROOT) if json_path.is_relative_to(ROOT) else str(json_path)
+    )
+    started = time.monotonic()
+    # A background job may start with SIGINT ignored; make INT and TERM unwind (and so stop
+    # Phoenix, the stub and the sink in the finally blocks) rather than orphan them.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+    base_python = args.python or getattr(sys, "_base_executable", sys.executable)
+
+    failures: dict[str, str] = {}
+    for peer in peers:
+        if peer in PYTHON_FOR:
+            if not PYTHON_FOR[peer].exists():
+                failures[peer] = f"interpreter absent: {PYTHON_FOR[peer]}"
+            continue
+        if args.no_install:
+            if not venv_python(peer).exists():
+                failures[peer] = "venv absent (--no-install)"
+            continue
+        log(f"venv {peer}")
+        text = ensure_env(peer, base_python)
+        if text:
+            failures[peer] = text
+    peers = [p for p in peers if p not in failures]
+    if "llmops" not in peers:
+        log("llmops venv unavailable; nothing to compare against")
+    versions = {p: versions_of(p) for p in peers}
+
+    # Everything from here on: loopback only.
+    from tests.servers.netns import enter_private_network_namespace
+
+    isolated = enter_private_network_namespace()
+    isolation = (
+        "private network namespace (only `lo`)"
+        if isolated
+        else "none (not root or unshare refused): endpoints are loopback, telemetry off"
+    )
+    log(isolation)
+
+    workdir = Path(tempfile.mkdtemp(prefix="llmops-bench-"))
+    phoenix = None
+    collector = "none"
+    if not args.no_collector:
+        from tests.servers.phoenix import PhoenixServer, binary_available
+
+        if binary_available():
+            phoenix = PhoenixServer()
+            try:
+                phoenix.start()
+                vers = subprocess.run(
+                    [
+                        str(phoenix.binary.parent / "python"),
+                        "-c",
+                        "import importlib.metadata as m; print(m.version('arize-phoenix'))",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                ).stdout.strip()
+                collector = (
+                    f"arize-phoenix {vers} on 127.0.0.1 (started in {phoenix.last_startup_s:.1f} s)"
+                )
+            except Exception as exc:  # noqa: BLE001
+                collector = f"Phoenix failed to start: {exc}"[:300]
+                phoenix = None
+        else:
+            collector = "Phoenix venv absent (.venvs/phoenix; scripts/setup-dev.sh creates it)"
+    log(f"collector: {collector}")
+    stub = subprocess.Popen(
+        [str(venv_python("llmops")), str(BENCH / "stub.py")],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        cwd=workdir,
+    )
+    assert stub.stdout is not None
+    stub_url = stub.stdout.readline().strip() or None
+    from tests.servers.phoenix import free_port
+
+    env = Env(phoenix, stub_url, free_port(), workdir)
+    res: dict = {
+        "config": cfg,
+        "machine": machine_info(),
+        "versions": versions,
+        "install_failures": failures,
+        "isolation": isolation,
+        "collector": collector,
+    }
+    try:
+        log("figure 1: import")
+        res["import"] = fig_import(peers, cfg["import_rounds"])
+        log("figure 2: set-up")
+        res["setup"] = fig_probe(env, peers, cfg["setup_rounds"], {"figure": "setup"}, up=False)
+        res["setup_genai"] = fig_probe(
+            env, peers, cfg["setup_genai_rounds"], {"figure": "setup", "genai": True}, up=False
+        )
+        log("figure 3: hot path")
+        hot_spec = {"figure": "hot", "n": cfg["hot_n"], "budget_s": cfg["hot_budget_s"]}
+        res["hot"] = {"down": fig_probe(env, peers, cfg["hot_rounds"], hot_spec, up=False)}
+        res["hot"]["up"] = (
+            fig_probe(
+                env, peers, cfg["hot_rounds"], hot_spec, up=True, quiet=True, quiet_s=cfg["quiet_s"]
+            )
+            if phoenix
+            else None
+        )
+        res["overhead"] = [
+            run_probe(
+                env,
+                "llmops",
+                {
+                    "figure": "overhead",
+                    "blocks": cfg["overhead_blocks"],
+                    "per_block": cfg["overhead_per_block"],
+                },
+                timeout=300,
+            )
+            for _ in range(cfg["overhead_rounds"])
+        ]
+        log("figure 4: exit")
+        res["exit"] = fig_exit(
+            env, peers, cfg["exit_rounds"], cfg["exit_n"], cfg["exit_cap_s"], cfg["quiet_s"]
+        )
+        log("figure 5: delivery")
+        deliver_peers = [p for p in ("llmops", "otel") if p in peers]
+        res["deliver"] = (
+            fig_deliver(
+                env, deliver_peers, cfg["deliver_rates"], cfg["deliver_s"], quiet_s=cfg["quiet_s"]
+            )
+            if phoenix
+            else None
+        )
+        sink = subprocess.Popen(
+            [str(venv_python("llmops")), str(BENCH / "sink.py")],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            assert sink.stdout is not None
+            sink_url = sink.stdout.readline().strip()
+            res["deliver_sink"] = (
+                fig_deliver(
+                    env,
+                    deliver_peers,
+                    cfg["sink_rates"],
+                    cfg["deliver_s"],
+                    {"grpc": sink_url, "http": sink_url},
+                )
+                if sink_url
+                else None
+            )
+        finally:
+            _kill(sink)
+            sink.wait()
+        log("figure 6: LLM call")
+        llm_extra = {
+            "uninstrumented": (
+                "bare",
+                {"venv": "otel" if "otel" in peers else "llmops", "genai": False},
+            )
+        }
+        res["llm"] = (
+            fig_probe(
+                env,
+                peers,
+                cfg["llm_rounds"],
+                {"figure": "llm", "genai": True, "calls": cfg["llm_calls"]},
+                up=phoenix is not None,
+                quiet=True,
+                extra=llm_extra,
+                quiet_s=cfg["quiet_s"],
+            )
+            if stub_url
+            else None
+        )
+    finally:
+        _kill(stub)
+        stub.wait()
+        if phoenix is not None:
+            phoenix.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    res["elapsed_s"] = time.monotonic() - started
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(res, indent=1, default=str))
+    write_report(args.out, render(res))
+    log(f"done in {res['elapsed_s']:.0f} s: {args.out} and {json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""A smoke run of the benchmark harness (``benchmarks/run.py --smoke``), so it cannot rot.
+
+It checks that the harness runs every figure end to end and writes a report with the expected
+sections; it never looks at a timing. llmops and the raw-SDK floor run with this interpreter (the
+dev venv has both), so nothing is installed; other peers join only when their
+``.venvs/bench-<peer>`` already exists and ``LLMOPS_BENCH_SMOKE_PEERS`` names them. Phoenix is
+used when its venv exists (the collector-up figures are skipped otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ROOT / "benchmarks" / "run.py"
+
+SECTIONS = (
+    "### Machine",
+    "### Versions",
+    "### Run counts",
+    "### 1. Import cost",
+    "### 2a. Set-up cost, no instrumentors",
+    "### 2b. Set-up cost with google-genai instrumentation",
+    "### 3a. Hot path, collector down",
+    "### 3c. llmops' hot-path wrappers, in one process",
+    "### 4a. Exit time, collector unreachable",
+    "### 5b. Delivery to a null OTLP/gRPC collector",
+    "### 6. Instrumented LLM call overhead",
+)
+
+
+def _peers() -> list[str]:
+    extra = os.environ.get("LLMOPS_BENCH_SMOKE_PEERS", "")
+    wanted = [p.strip() for p in extra.split(",") if p.strip()]
+    present = [p for p in wanted if (ROOT / ".venvs" / f"bench-{p}" / "bin" / "python").exists()]
+    return ["llmops", "otel", *present]
+
+
+def test_harness_writes_every_section(tmp_path: Path) -> None:
+    pytest.importorskip("google.genai")
+    pytest.importorskip("openinference.instrumentation.google_genai")
+    pytest.importorskip("opentelemetry.exporter.otlp.proto.grpc.trace_exporter")
+    out = tmp_path / "performance.md"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(RUN),
+            "--smoke",
+            "--no-install",
+            "--peers",
+            ",".join(_peers()),
+            "--python-for",
+            f"llmops={sys.executable}",
+            "--python-for",
+            f"otel={sys.executable}",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = out.read_text()
+    missing = [s for s in SECTIONS if s not in text]
+    assert not missing, f"missing sections {missing}\n{text[:3000]}"
+    assert "<!-- results:begin -->" in text
+    assert "<!-- results:end -->" in text
+
+    results = json.loads(out.with_suffix(".json").read_text())
+    for figure in ("import", "setup", "setup_genai", "hot", "overhead", "exit", "llm"):
+        assert figure in results, figure
+    # Every figure produced a measurement for llmops (values are not judged, only present).
+    assert any("delta_s" in r for r in results["import"]["llmops"])
+    assert any("setup_s" in r for r in results["setup"]["llmops"]), results["setup"]["llmops"]
+    assert any("spans_per_s" in r for r in results["hot"]["down"]["llmops"])
+    assert any("exit_s" in r for r in results["exit"]["down"]["llmops"])
+    assert any("sdk" in r for r in results["overhead"])
+    assert any("call_p50_ms" in r for r in results["llm"]["llmops"]), results["llm"]["llmops"]
