@@ -75,18 +75,8 @@ def _arize(section: Any, timeout: float) -> list[Result]:
     from .._platforms import arize
 
     cloud = section.space_id is not None
-    protocol = section.protocol
-    endpoint = section.endpoint
-    if endpoint is None and not cloud and os.environ.get("PHOENIX_COLLECTOR_ENDPOINT"):
-        endpoint = os.environ["PHOENIX_COLLECTOR_ENDPOINT"]
-        if protocol is None and urlsplit(endpoint).port != arize.GRPC_PORT:
-            protocol = "http"
-    if endpoint is None:
-        endpoint = arize.DEFAULT_ARIZE_ENDPOINT if cloud else arize.DEFAULT_PHOENIX_ENDPOINT
-    if cloud and protocol is None and not endpoint.rstrip("/").endswith(arize.TRACES_PATH):
-        protocol = "grpc"
     try:
-        url, protocol = arize.resolve_endpoint(endpoint, protocol, where="$.arize.endpoint")
+        url, protocol, _ = arize.exporter_target(section)
     except ConfigurationError as exc:
         return [Result("arize endpoint", "FAIL", str(exc))]
     transport = "OTLP/gRPC" if protocol == "grpc" else "OTLP/HTTP"

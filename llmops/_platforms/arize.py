@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -121,6 +122,31 @@ def resolve_endpoint(
     )
 
 
+def exporter_target(
+    config: ArizeConfig, env: Mapping[str, str] = os.environ
+) -> tuple[str, Literal["grpc", "http"], str]:
+    """The exporter URL, transport and the source of the endpoint (for messages), resolved
+    from the section, ``PHOENIX_COLLECTOR_ENDPOINT`` and the defaults, by the documented rules.
+    """
+    cloud = config.space_id is not None
+    protocol = config.protocol
+    if config.endpoint is not None:
+        endpoint, where = config.endpoint, "$.arize.endpoint"
+    elif not cloud and (from_env := env.get("PHOENIX_COLLECTOR_ENDPOINT")):
+        # Phoenix documents this variable as the server's base URL: HTTP unless it names
+        # the gRPC port.
+        endpoint, where = from_env, "$PHOENIX_COLLECTOR_ENDPOINT"
+        if protocol is None and _port(endpoint) != GRPC_PORT:
+            protocol = "http"
+    else:
+        endpoint = DEFAULT_ARIZE_ENDPOINT if cloud else DEFAULT_PHOENIX_ENDPOINT
+        where = "$.arize.endpoint"
+    if cloud and protocol is None and not endpoint.rstrip("/").endswith(TRACES_PATH):
+        protocol = "grpc"  # Arize AX's default transport, as arize-otel uses
+    url, protocol = resolve_endpoint(endpoint, protocol, where=where)
+    return url, protocol, where
+
+
 def parse_header_list(text: str, *, where: str) -> dict[str, str]:
     """Parse ``PHOENIX_CLIENT_HEADERS``: ``key=value`` pairs separated by commas, URL-encoded."""
     headers: dict[str, str] = {}
@@ -163,21 +189,7 @@ class ArizePlatform:
 
         env = os.environ
         cloud = config.space_id is not None
-        protocol = config.protocol
-        if config.endpoint is not None:
-            endpoint, where = config.endpoint, "$.arize.endpoint"
-        elif not cloud and (from_env := env.get("PHOENIX_COLLECTOR_ENDPOINT")):
-            # Phoenix documents this variable as the server's base URL: HTTP unless it names
-            # the gRPC port.
-            endpoint, where = from_env, "$PHOENIX_COLLECTOR_ENDPOINT"
-            if protocol is None and _port(endpoint) != GRPC_PORT:
-                protocol = "http"
-        else:
-            endpoint = DEFAULT_ARIZE_ENDPOINT if cloud else DEFAULT_PHOENIX_ENDPOINT
-            where = "$.arize.endpoint"
-        if cloud and protocol is None and not endpoint.rstrip("/").endswith(TRACES_PATH):
-            protocol = "grpc"  # Arize AX's default transport, as arize-otel uses
-        url, protocol = resolve_endpoint(endpoint, protocol, where=where)
+        url, protocol, where = exporter_target(config)
 
         headers = {}
         if not cloud and (raw := env.get("PHOENIX_CLIENT_HEADERS")):
