@@ -14,6 +14,8 @@ import urllib.request
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from .._urls import is_loopback
+
 
 class Result(NamedTuple):
     check: str
@@ -140,17 +142,6 @@ def _importable(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _tcp(check: str, url: str, timeout: float) -> Result:
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -168,7 +159,7 @@ def _tcp(check: str, url: str, timeout: float) -> Result:
 
 def _http(check: str, url: str, timeout: float) -> Result:
     host = urlsplit(url).hostname or ""
-    handlers = [urllib.request.ProxyHandler({})] if _loopback(host) else []
+    handlers = [urllib.request.ProxyHandler({})] if is_loopback(host) else []
     opener = urllib.request.build_opener(*handlers)
     try:
         with opener.open(url, timeout=timeout) as response:

@@ -7,7 +7,6 @@ go to Arize AX with the headers that ``arize-otel`` sends. The endpoint rules ar
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from .._config import Section
 from .._errors import ConfigurationError
 from .._plugin import PlatformSetup
 from .._registry import register_platform
+from .._urls import check_credentials_transport, split_url
 
 if TYPE_CHECKING:
     from .._config import Settings
@@ -81,24 +81,14 @@ def resolve_endpoint(
         raise ConfigurationError(
             f"{where}: the endpoint must start with http:// or https://, {fix}", field=where
         )
-    if not parts.hostname:
-        raise ConfigurationError(f"{where}: the endpoint has no host; use a URL {fix}", field=where)
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConfigurationError(
-            f"{where}: the endpoint's port is not a number between 0 and 65535", field=where
-        ) from None
-    if parts.username is not None or parts.password is not None:
-        raise ConfigurationError(
-            f"{where}: the endpoint must not contain credentials (user:password@); put the key "
-            "in arize.api_key or arize.headers (for example ${PHOENIX_API_KEY})",
-            field=where,
-        )
-    if parts.query or parts.fragment:
-        raise ConfigurationError(
-            f"{where}: the endpoint must not have a query or fragment", field=where
-        )
+    split_url(
+        endpoint,
+        where=where,
+        what="the endpoint",
+        credentials_hint="put the key in arize.api_key or arize.headers "
+        "(for example ${PHOENIX_API_KEY})",
+    )
+    port = parts.port
     base = f"{parts.scheme}://{parts.netloc}"
     path = parts.path.rstrip("/")
     as_http = f"{base}{path}{TRACES_PATH}" if not path.endswith(TRACES_PATH) else f"{base}{path}"
@@ -169,15 +159,6 @@ def _port(url: str) -> int | None:
         return None  # resolve_endpoint reports it
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @register_platform("arize")
 class ArizePlatform:
     """Phoenix or Arize AX over OTLP; see ``docs/platforms/arize.md``."""
@@ -218,17 +199,13 @@ class ArizePlatform:
             if api_key and "authorization" not in headers:
                 headers["authorization"] = f"Bearer {api_key}"
 
-        host = urlsplit(url).hostname or ""
-        if headers and url.startswith("http://") and not _is_loopback(host):
-            if not config.allow_insecure:
-                raise ConfigurationError(
-                    f"{where}: credentials would travel unencrypted to {host}; use https://, "
-                    "or set arize.allow_insecure: true if this network is trusted",
-                    field=where,
-                )
-            logger.warning(
-                "llmops: sending credentials over plain http to %s (arize.allow_insecure)", host
-            )
+        check_credentials_transport(
+            url,
+            has_credentials=bool(headers),
+            allow_insecure=config.allow_insecure,
+            where=where,
+            section="arize",
+        )
 
         project = (
             config.project_name

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import importlib.util
-import ipaddress
 import logging
 import os
 from pathlib import Path
@@ -29,6 +28,7 @@ from .._config import Section
 from .._errors import ConfigurationError
 from .._plugin import PlatformSetup
 from .._registry import register_platform
+from .._urls import check_credentials_transport, split_url
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -202,25 +202,13 @@ class _ServerTarget(Target):
     """A tracking server: REST for the experiment, OTLP/HTTP for the spans."""
 
     def __init__(self, uri: str, where: str, config: MlflowConfig, tracing: TracingConfig) -> None:
-        parts = urlsplit(uri)
-        if not parts.hostname:
-            raise ConfigurationError(f"{where}: the tracking URI has no host", field=where)
-        try:
-            parts.port  # noqa: B018 - validates the port
-        except ValueError:
-            raise ConfigurationError(
-                f"{where}: the port is not a number between 0 and 65535", field=where
-            ) from None
-        if parts.username is not None or parts.password is not None:
-            raise ConfigurationError(
-                f"{where}: put credentials in mlflow.username / mlflow.password (or "
-                "MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD), not in the URI",
-                field=where,
-            )
-        if parts.query or parts.fragment:
-            raise ConfigurationError(
-                f"{where}: the tracking URI must not have a query or fragment", field=where
-            )
+        parts = split_url(
+            uri,
+            where=where,
+            what="the tracking URI",
+            credentials_hint="put them in mlflow.username / mlflow.password (or "
+            "MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD)",
+        )
         if importlib.util.find_spec("opentelemetry.exporter.otlp.proto.http") is None:
             raise ConfigurationError(
                 f"{where}: sending to an MLflow server needs the OTLP/HTTP exporter: "
@@ -231,17 +219,13 @@ class _ServerTarget(Target):
         self.headers = _headers(config)
         self.timeout_s = config.timeout_s
         self.tracing = tracing
-        host = parts.hostname
-        if self.headers and parts.scheme.lower() == "http" and not _is_loopback(host):
-            if not config.allow_insecure:
-                raise ConfigurationError(
-                    f"{where}: credentials would travel unencrypted to {host}; use https://, "
-                    "or set mlflow.allow_insecure: true if this network is trusted",
-                    field=where,
-                )
-            logger.warning(
-                "llmops: sending credentials over plain http to %s (mlflow.allow_insecure)", host
-            )
+        check_credentials_transport(
+            uri,
+            has_credentials=bool(self.headers),
+            allow_insecure=config.allow_insecure,
+            where=where,
+            section="mlflow",
+        )
 
     def describe(self) -> str:
         return f"MLflow tracking server {self.uri}, OTLP/HTTP to {self.uri}{TRACES_PATH}"
@@ -473,15 +457,6 @@ def _headers(config: MlflowConfig) -> dict[str, str]:
         headers["authorization"] = f"Bearer {token}"
     headers.update({k.lower(): v for k, v in config.headers.items()})
     return headers
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _error_code(body: dict[str, Any]) -> str | None:

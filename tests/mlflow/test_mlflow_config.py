@@ -40,7 +40,7 @@ def _error(write_config: Callable[..., Path], **mlflow: Any) -> ConfigurationErr
         ("file:///tmp/traces.db", "use sqlite:////tmp/traces.db"),
         ("http://", "has no host"),
         ("http://127.0.0.1:99999", "port is not a number"),
-        ("http://user:pw@127.0.0.1:5000", "not in the URI"),
+        ("http://user:pw@127.0.0.1:5000", "must not contain credentials"),
         ("http://127.0.0.1:5000/?x=1", "query or fragment"),
         ("sqlite://", "name a database file"),
         ("sqlite:////nonexistent-folder-llmops/mlflow.db", "does not exist"),
