@@ -61,7 +61,7 @@ def _count_exports() -> dict[str, int]:
     return counts
 
 
-def setup():  # noqa: C901, PLR0912, PLR0915 - one branch per peer, on purpose
+def setup():
     """Set the peer up its documented default way; return (tracer, shutdown callable)."""
     if PEER == "bare":
         from opentelemetry import trace
@@ -315,7 +315,7 @@ def _pct(values: list[float], q: float) -> float:
 
 def main() -> None:
     figure = SPEC["figure"]
-    counts = _count_exports() if figure == "deliver" else None
+    counts = _count_exports() if figure in ("deliver", "llm") else None
     tracer, shutdown = setup() if figure != "overhead" else (None, None)
     ready = time.perf_counter()
     out: dict[str, object] = {"setup_s": ready - T0}
@@ -406,6 +406,13 @@ def main() -> None:
             t = perf()
             client.models.generate_content(model="gemini-2.0-flash", contents="hello world")
             walls.append(perf() - t)
+        # Did the instrumentation record anything? Flush (bounded) and count exported spans.
+        import threading
+
+        flusher = threading.Thread(target=shutdown, daemon=True)
+        flusher.start()
+        flusher.join(10)
+        out.update(spans_exported=counts["exported"] if counts else None)
         out.update(
             calls=calls,
             call_p50_ms=_pct(walls, 0.5) * 1e3,

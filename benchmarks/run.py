@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (the en dashes and multiplication signs in the tables are meant)
 """llmops performance benchmarks, side by side with the incumbents (standard library only).
 
     python benchmarks/run.py            # full run (~15 min on 2 cores); writes docs/performance.md
@@ -119,9 +120,11 @@ def ensure_env(peer: str, python: str) -> str | None:
     """Create or refresh ``.venvs/bench-<peer>``; return None, or the failure text."""
     req = REQS / f"{peer}.txt"
     venv = ROOT / ".venvs" / f"bench-{peer}"
-    digest = hashlib.sha256(req.read_bytes()).hexdigest()
+    # "compiled": the venvs hold .pyc files, as pip leaves them for a user (uv does not compile
+    # by default, and with PYTHONDONTWRITEBYTECODE every import would compile from source).
+    digest = hashlib.sha256(b"compiled\0" + req.read_bytes()).hexdigest()
     if peer == "llmops":  # the checkout is part of what gets installed
-        for path in sorted((ROOT / "llmops").rglob("*.py")) + [ROOT / "pyproject.toml"]:
+        for path in [*sorted((ROOT / "llmops").rglob("*.py")), ROOT / "pyproject.toml"]:
             digest = hashlib.sha256(digest.encode() + path.read_bytes()).hexdigest()
     marker = venv / ".bench-requirements-sha256"
     if venv_python(peer).exists() and marker.exists() and marker.read_text() == digest:
@@ -131,7 +134,17 @@ def ensure_env(peer: str, python: str) -> str | None:
         return "uv is not on PATH"
     steps = [
         [uv, "venv", "-q", "--clear", "--python", python, str(venv)],
-        [uv, "pip", "install", "-q", "--python", str(venv_python(peer)), "-r", str(req)],
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--compile-bytecode",
+            "--python",
+            str(venv_python(peer)),
+            "-r",
+            str(req),
+        ],
     ]
     if peer == "llmops":
         steps.append(
@@ -140,6 +153,7 @@ def ensure_env(peer: str, python: str) -> str | None:
                 "pip",
                 "install",
                 "-q",
+                "--compile-bytecode",
                 "--python",
                 str(venv_python(peer)),
                 "--no-deps",
@@ -250,7 +264,8 @@ class Env:
                 "OTEL_SDK_DISABLED": "false",
                 "MLFLOW_MODEL_CATALOG_URI": "",
                 "HF_HUB_OFFLINE": "1",
-                "OTEL_RESOURCE_ATTRIBUTES": f"openinference.project.name={spec.get('project', 'bench')}",
+                "OTEL_RESOURCE_ATTRIBUTES": "openinference.project.name="
+                + str(spec.get("project", "bench")),
             }
         )
         if peer == "mlflow":  # MLflow exports its spans over OTLP/HTTP to the collector
@@ -420,6 +435,12 @@ def fmt(value: float | None, unit: str = "", digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _digits(value: float, unit: str) -> int:
+    """Decimals that keep two significant figures for small values."""
+    magnitude = abs(value) * (1e3 if unit == "ms" else 1)
+    return 0 if magnitude >= 100 else 1 if magnitude >= 10 else 2
+
+
 def table(header: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
@@ -571,7 +592,7 @@ def errors_of(runs: list[dict]) -> str:
     return errs[0] if errs else ""
 
 
-def render(res: dict) -> str:  # noqa: PLR0915
+def render(res: dict) -> str:
     L: list[str] = []
     cfg = res["config"]
     L.append(
@@ -595,6 +616,8 @@ def render(res: dict) -> str:  # noqa: PLR0915
         L.append("\nInstall failures:\n")
         for peer, text in res["install_failures"].items():
             L.append(f"- **{peer}**: `{text[:400]}`")
+    for rerun in res.get("reruns", []):
+        L.append(f"\nFigure(s) {', '.join(rerun['figures'])} re-run on {rerun['date']}.")
     L.append("\n### Run counts\n")
     L.append(
         table(["setting", "value"], [[k, str(v)] for k, v in cfg.items() if k not in {"json"}])
@@ -664,14 +687,14 @@ def render(res: dict) -> str:  # noqa: PLR0915
             ratio = paired_ratio(runs, base, key)
             cells = [
                 label(p),
-                fmt(s["median"], unit, 1 if unit == "ms" else 0),
-                f"{fmt(s['min'], unit, 1 if unit == 'ms' else 0)}–"
-                f"{fmt(s['max'], unit, 1 if unit == 'ms' else 0)}",
+                fmt(s["median"], unit, _digits(s["median"], unit)),
+                f"{fmt(s['min'], unit, _digits(s['min'], unit))}–"
+                f"{fmt(s['max'], unit, _digits(s['max'], unit))}",
                 f"{ratio:.2f}×" if ratio else "—",
             ]
             for _h, k, u in extra_cols:
                 e = summary([r.get(k) for r in runs if "error" not in r])
-                cells.append(fmt(e["median"], u, 1) if e else "—")
+                cells.append(fmt(e["median"], u, _digits(e["median"], u)) if e else "—")
             if any(r.get("truncated") for r in runs):
                 cells[1] += " (budget hit)"
             rows.append(cells)
@@ -714,50 +737,6 @@ def render(res: dict) -> str:  # noqa: PLR0915
                 ("end() p99 µs", "end_p99_us", ""),
                 ("end() max µs", "end_max_us", ""),
             ],
-        )
-    # 4 exit
-    for mode in ("down", "up"):
-        data = res["exit"].get(mode)
-        L.append(
-            f"\n### 4{'a' if mode == 'down' else 'b'}. Exit time, collector "
-            f"{'unreachable' if mode == 'down' else 'up'}\n"
-        )
-        if data is None:
-            L.append("Not measured: no collector.")
-            continue
-        L.append(
-            f"Seconds from the last of {cfg['exit_n']} spans to process exit, the program "
-            f"ending normally (no explicit shutdown call); cap {cfg['exit_cap_s']} s, then "
-            "killed." + (" Delivered = spans Phoenix stored." if mode == "up" else "") + "\n"
-        )
-        rows = []
-        for p, runs in data.items():
-            s = summary([r.get("exit_s") for r in runs if "error" not in r])
-            if s is None:
-                rows.append([label(p), "failed: " + errors_of(runs)[:200], "", "", ""])
-                continue
-            ratio = paired_ratio(runs, data.get("llmops", []), "exit_s")
-            killed = sum(1 for r in runs if r.get("killed"))
-            cells = [
-                label(p),
-                f"{s['median']:.2f}" + (f" ({killed} killed at cap)" if killed else ""),
-                f"{s['min']:.2f}–{s['max']:.2f}",
-                f"{ratio:.2f}×" if ratio else "—",
-            ]
-            if mode == "up":
-                d = [
-                    f"{r.get('delivered', '?')}/{r.get('sent', '?')}"
-                    for r in runs
-                    if "error" not in r
-                ]
-                cells.append(", ".join(d))
-            rows.append(cells)
-        L.append(
-            table(
-                ["peer", "median s", "min–max", "× llmops"]
-                + (["delivered per run"] if mode == "up" else []),
-                rows,
-            )
         )
     # 3c wrappers
     L.append("\n### 3c. llmops' hot-path wrappers, in one process\n")
@@ -803,6 +782,50 @@ def render(res: dict) -> str:  # noqa: PLR0915
                     "Δ end",
                     "whole span (3 attributes) ns, noisy",
                 ],
+                rows,
+            )
+        )
+    # 4 exit
+    for mode in ("down", "up"):
+        data = res["exit"].get(mode)
+        L.append(
+            f"\n### 4{'a' if mode == 'down' else 'b'}. Exit time, collector "
+            f"{'unreachable' if mode == 'down' else 'up'}\n"
+        )
+        if data is None:
+            L.append("Not measured: no collector.")
+            continue
+        L.append(
+            f"Seconds from the last of {cfg['exit_n']} spans to process exit, the program "
+            f"ending normally (no explicit shutdown call); cap {cfg['exit_cap_s']} s, then "
+            "killed." + (" Delivered = spans Phoenix stored." if mode == "up" else "") + "\n"
+        )
+        rows = []
+        for p, runs in data.items():
+            s = summary([r.get("exit_s") for r in runs if "error" not in r])
+            if s is None:
+                rows.append([label(p), "failed: " + errors_of(runs)[:200], "", "", ""])
+                continue
+            ratio = paired_ratio(runs, data.get("llmops", []), "exit_s")
+            killed = sum(1 for r in runs if r.get("killed"))
+            cells = [
+                label(p),
+                f"{s['median']:.2f}" + (f" ({killed} killed at cap)" if killed else ""),
+                f"{s['min']:.2f}–{s['max']:.2f}",
+                f"{ratio:.2f}×" if ratio else "—",
+            ]
+            if mode == "up":
+                d = [
+                    f"{r.get('delivered', '?')}/{r.get('sent', '?')}"
+                    for r in runs
+                    if "error" not in r
+                ]
+                cells.append(", ".join(d))
+            rows.append(cells)
+        L.append(
+            table(
+                ["peer", "median s", "min–max", "× llmops"]
+                + (["delivered per run"] if mode == "up" else []),
                 rows,
             )
         )
@@ -882,7 +905,11 @@ def render(res: dict) -> str:  # noqa: PLR0915
             f"`client.models.generate_content` to the loopback Gemini stub, {cfg['llm_calls']} "
             "calls after 5 warm-up, collector up; ms per call (median over runs of the per-run "
             "p50). `uninstrumented` is the same client with no tracing at all.",
-            [("p99 ms", "call_p99_ms", ""), ("mean ms", "call_mean_ms", "")],
+            [
+                ("p99 ms", "call_p99_ms", ""),
+                ("mean ms", "call_mean_ms", ""),
+                ("spans exported per run", "spans_exported", ""),
+            ],
         )
     return "\n".join(L) + "\n"
 
@@ -919,7 +946,7 @@ def write_report(out: Path, body: str) -> None:
 # -- main ------------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny run counts (a minute or two)")
     ap.add_argument("--smoke", action="store_true", help="even smaller counts (CI's smoke test)")
@@ -960,7 +987,25 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915
         help="run PEER with this interpreter instead of its bench venv (nothing is installed "
         "for it); the smoke test uses the dev venv for llmops and the floor",
     )
+    ap.add_argument(
+        "--only",
+        default="",
+        help="re-run only these figures (comma-separated: import, setup, hot, overhead, exit, "
+        "deliver, llm) and merge them into the existing results JSON",
+    )
+    ap.add_argument(
+        "--render",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="only re-render the report from a results JSON (no measurement)",
+    )
     args = ap.parse_args(argv)
+    if args.render is not None:
+        out = args.out or ROOT / "docs" / "performance.md"
+        write_report(out, render(json.loads(args.render.read_text())))
+        log(f"rendered {args.render} into {out}")
+        return 0
     for item in args.python_for:
         name, _, path = item.partition("=")
         PYTHON_FOR[name.strip()] = Path(path.strip())
@@ -1077,7 +1122,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915
                 collector = (
                     f"arize-phoenix {vers} on 127.0.0.1 (started in {phoenix.last_startup_s:.1f} s)"
                 )
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 collector = f"Phoenix failed to start: {exc}"[:300]
                 phoenix = None
         else:
@@ -1103,105 +1148,135 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915
         "isolation": isolation,
         "collector": collector,
     }
+    only = {f.strip() for f in args.only.split(",") if f.strip()}
+
+    def want(figure: str) -> bool:
+        return not only or figure in only
+
+    if only and json_path.exists():
+        previous = json.loads(json_path.read_text())
+        previous.setdefault("reruns", []).append(
+            {"figures": sorted(only), "date": res["machine"]["date"]}
+        )
+        res = {**previous, "collector": collector, "isolation": isolation}
     try:
-        log("figure 1: import")
-        res["import"] = fig_import(peers, cfg["import_rounds"])
-        log("figure 2: set-up")
-        res["setup"] = fig_probe(env, peers, cfg["setup_rounds"], {"figure": "setup"}, up=False)
-        res["setup_genai"] = fig_probe(
-            env, peers, cfg["setup_genai_rounds"], {"figure": "setup", "genai": True}, up=False
-        )
-        log("figure 3: hot path")
+        if want("import"):
+            log("figure 1: import")
+            res["import"] = fig_import(peers, cfg["import_rounds"])
+        if want("setup"):
+            log("figure 2: set-up")
+            res["setup"] = fig_probe(env, peers, cfg["setup_rounds"], {"figure": "setup"}, up=False)
+            res["setup_genai"] = fig_probe(
+                env, peers, cfg["setup_genai_rounds"], {"figure": "setup", "genai": True}, up=False
+            )
         hot_spec = {"figure": "hot", "n": cfg["hot_n"], "budget_s": cfg["hot_budget_s"]}
-        res["hot"] = {"down": fig_probe(env, peers, cfg["hot_rounds"], hot_spec, up=False)}
-        res["hot"]["up"] = (
-            fig_probe(
-                env, peers, cfg["hot_rounds"], hot_spec, up=True, quiet=True, quiet_s=cfg["quiet_s"]
+        if want("hot"):
+            log("figure 3: hot path")
+            res["hot"] = {"down": fig_probe(env, peers, cfg["hot_rounds"], hot_spec, up=False)}
+        if want("hot"):
+            res["hot"]["up"] = (
+                fig_probe(
+                    env,
+                    peers,
+                    cfg["hot_rounds"],
+                    hot_spec,
+                    up=True,
+                    quiet=True,
+                    quiet_s=cfg["quiet_s"],
+                )
+                if phoenix
+                else None
             )
-            if phoenix
-            else None
-        )
-        res["overhead"] = [
-            run_probe(
-                env,
-                "llmops",
-                {
-                    "figure": "overhead",
-                    "blocks": cfg["overhead_blocks"],
-                    "per_block": cfg["overhead_per_block"],
-                },
-                timeout=300,
+        if want("overhead"):
+            res["overhead"] = [
+                run_probe(
+                    env,
+                    "llmops",
+                    {
+                        "figure": "overhead",
+                        "blocks": cfg["overhead_blocks"],
+                        "per_block": cfg["overhead_per_block"],
+                    },
+                    timeout=300,
+                )
+                for _ in range(cfg["overhead_rounds"])
+            ]
+        if want("exit"):
+            log("figure 4: exit")
+            res["exit"] = fig_exit(
+                env, peers, cfg["exit_rounds"], cfg["exit_n"], cfg["exit_cap_s"], cfg["quiet_s"]
             )
-            for _ in range(cfg["overhead_rounds"])
-        ]
-        log("figure 4: exit")
-        res["exit"] = fig_exit(
-            env, peers, cfg["exit_rounds"], cfg["exit_n"], cfg["exit_cap_s"], cfg["quiet_s"]
-        )
-        log("figure 5: delivery")
         deliver_peers = [p for p in ("llmops", "otel") if p in peers]
-        res["deliver"] = (
-            fig_deliver(
-                env, deliver_peers, cfg["deliver_rates"], cfg["deliver_s"], quiet_s=cfg["quiet_s"]
-            )
-            if phoenix
-            else None
-        )
-        sink = subprocess.Popen(
-            [str(venv_python("llmops")), str(BENCH / "sink.py")],
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            assert sink.stdout is not None
-            sink_url = sink.stdout.readline().strip()
-            res["deliver_sink"] = (
+        if want("deliver"):
+            log("figure 5: delivery")
+            res["deliver"] = (
                 fig_deliver(
                     env,
                     deliver_peers,
-                    cfg["sink_rates"],
+                    cfg["deliver_rates"],
                     cfg["deliver_s"],
-                    {"grpc": sink_url, "http": sink_url},
+                    quiet_s=cfg["quiet_s"],
                 )
-                if sink_url
+                if phoenix
                 else None
             )
-        finally:
-            _kill(sink)
-            sink.wait()
-        log("figure 6: LLM call")
-        llm_extra = {
-            "uninstrumented": (
-                "bare",
-                {"venv": "otel" if "otel" in peers else "llmops", "genai": False},
+        if want("deliver"):
+            sink = subprocess.Popen(
+                [str(venv_python("llmops")), str(BENCH / "sink.py")],
+                stdout=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
             )
-        }
-        res["llm"] = (
-            fig_probe(
-                env,
-                peers,
-                cfg["llm_rounds"],
-                {"figure": "llm", "genai": True, "calls": cfg["llm_calls"]},
-                up=phoenix is not None,
-                quiet=True,
-                extra=llm_extra,
-                quiet_s=cfg["quiet_s"],
+            try:
+                assert sink.stdout is not None
+                sink_url = sink.stdout.readline().strip()
+                res["deliver_sink"] = (
+                    fig_deliver(
+                        env,
+                        deliver_peers,
+                        cfg["sink_rates"],
+                        cfg["deliver_s"],
+                        {"grpc": sink_url, "http": sink_url},
+                    )
+                    if sink_url
+                    else None
+                )
+            finally:
+                _kill(sink)
+                sink.wait()
+        if want("llm"):
+            log("figure 6: LLM call")
+            llm_extra = {
+                "uninstrumented": (
+                    "bare",
+                    {"venv": "otel" if "otel" in peers else "llmops", "genai": False},
+                )
+            }
+            res["llm"] = (
+                fig_probe(
+                    env,
+                    peers,
+                    cfg["llm_rounds"],
+                    {"figure": "llm", "genai": True, "calls": cfg["llm_calls"]},
+                    up=phoenix is not None,
+                    quiet=True,
+                    extra=llm_extra,
+                    quiet_s=cfg["quiet_s"],
+                )
+                if stub_url
+                else None
             )
-            if stub_url
-            else None
-        )
     finally:
         _kill(stub)
         stub.wait()
         if phoenix is not None:
             phoenix.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    res["elapsed_s"] = time.monotonic() - started
+    res["elapsed_s" if not only else "rerun_elapsed_s"] = time.monotonic() - started
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(res, indent=1, default=str))
     write_report(args.out, render(res))
-    log(f"done in {res['elapsed_s']:.0f} s: {args.out} and {json_path}")
+    log(f"done in {time.monotonic() - started:.0f} s: {args.out} and {json_path}")
     return 0
 
 

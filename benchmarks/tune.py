@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run  # noqa: E402
+import run
 
 VARIANTS: dict[str, dict] = {
     "defaults (queue 2048, batch 512, 1000 ms, no compression)": {},
@@ -26,15 +26,30 @@ VARIANTS: dict[str, dict] = {
 }
 PHOENIX_RATES = [2000, 2500, 3000, 4000]
 SINK_RATES = [10000, 12500, 15000, 20000]
-KEYS = ("target_rate", "achieved_rate", "emitted", "exported", "dropped", "flush_s",
-        "export_calls", "export_mean_ms", "export_max_ms", "error")
+KEYS = (
+    "target_rate",
+    "achieved_rate",
+    "emitted",
+    "exported",
+    "dropped",
+    "flush_s",
+    "export_calls",
+    "export_mean_ms",
+    "export_max_ms",
+    "error",
+)
 
 
 def ladder(env: run.Env, tracing: dict, rates: list[int], endpoint: dict | None) -> list[dict]:
     out = []
     for rate in rates:
-        spec = {"figure": "deliver", "rate": rate, "duration_s": 3.0,
-                **(endpoint or env.endpoints(True)), "project": f"tune-{rate}"}
+        spec = {
+            "figure": "deliver",
+            "rate": rate,
+            "duration_s": 3.0,
+            **(endpoint or env.endpoints(True)),
+            "project": f"tune-{rate}",
+        }
         if tracing:
             spec["tracing"] = tracing
         res = run.run_probe(env, "llmops", spec, timeout=90)
@@ -52,8 +67,12 @@ def main() -> int:
 
     enter_private_network_namespace()
     phoenix = PhoenixServer().start()
-    sink = subprocess.Popen([str(run.venv_python("llmops")), str(run.BENCH / "sink.py")],
-                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    sink = subprocess.Popen(
+        [str(run.venv_python("llmops")), str(run.BENCH / "sink.py")],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert sink.stdout is not None
     url = sink.stdout.readline().strip()
     env = run.Env(phoenix, None, free_port(), Path(tempfile.mkdtemp()))
@@ -79,13 +98,31 @@ def main() -> int:
                 if "error" in r:
                     rows.append([name, target, "", "failed", "", "", "", ""])
                     continue
-                rows.append([name, target, f"{r['target_rate']:,.0f}",
-                             f"{r['achieved_rate']:,.0f}", f"{r['exported']:,}/{r['emitted']:,}",
-                             f"{r['dropped']:,}", f"{r['flush_s']:.2f}",
-                             f"{run.fmt(r.get('export_mean_ms'))} / "
-                             f"{run.fmt(r.get('export_max_ms'))}"])
-    md = run.table(["tracing variant", "collector", "target spans/s", "achieved", "delivered",
-                    "dropped", "shutdown s", "export ms mean / max"], rows)
+                rows.append(
+                    [
+                        name,
+                        target,
+                        f"{r['target_rate']:,.0f}",
+                        f"{r['achieved_rate']:,.0f}",
+                        f"{r['exported']:,}/{r['emitted']:,}",
+                        f"{r['dropped']:,}",
+                        f"{r['flush_s']:.2f}",
+                        f"{run.fmt(r.get('export_mean_ms'))} / {run.fmt(r.get('export_max_ms'))}",
+                    ]
+                )
+    md = run.table(
+        [
+            "tracing variant",
+            "collector",
+            "target spans/s",
+            "achieved",
+            "delivered",
+            "dropped",
+            "shutdown s",
+            "export ms mean / max",
+        ],
+        rows,
+    )
     (out / "tune.md").write_text(md + "\n")
     print(md)
     return 0

@@ -106,7 +106,7 @@ class TracingConfig(Section):
     ``false`` exports each span synchronously: for debugging only."""
     sample_ratio: Annotated[float, msgspec.Meta(ge=0, le=1)] = 1.0
     """Fraction of traces kept (parent-based, trace-id ratio)."""
-    shutdown_timeout_s: PositiveSeconds = 5.0
+    shutdown_timeout_s: PositiveSeconds = 3.0
     """Upper bound on ``llmops.shutdown()`` and on exit, even with the collector unreachable."""
     export_timeout_s: PositiveSeconds = 10.0
     """Upper bound on one export call (with its retries)."""

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
     from ._config import LoadedConfig, Settings
-    from ._context import ContextAttributesProcessor
+    from ._enrichment import ContextAttributesProcessor
     from ._instrumentors import Applied
     from ._platform import Platform
     from ._plugin import PlatformSetup
@@ -442,7 +442,7 @@ def _enricher(settings: Settings) -> ContextAttributesProcessor | None:
     """The processor that puts ``llmops.enrich`` attributes and the ``enrichment`` defaults
     on every span; ``None`` (logged) if OpenInference's instrumentation package is missing."""
     try:
-        from ._context import ContextAttributesProcessor
+        from ._enrichment import ContextAttributesProcessor
     except ImportError as exc:
         import logging
 

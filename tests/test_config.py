@@ -56,7 +56,7 @@ def test_defaults_when_nothing_is_found(tmp_path: Path) -> None:
     assert loaded.sections == {}
     assert loaded.settings.tracing.batch is True
     assert loaded.settings.tracing.sample_ratio == 1.0
-    assert loaded.settings.tracing.shutdown_timeout_s == 5.0
+    assert loaded.settings.tracing.shutdown_timeout_s == 3.0
 
 
 @pytest.mark.parametrize("as_path", [False, True], ids=["str", "Path"])
