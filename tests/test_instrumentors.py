@@ -20,6 +20,7 @@ from tests.core_support import (
     fake_instrumentors,
     free_port,
     reset_tracing_globals,
+    run_python,
 )
 from tests.instrumentor_fakes import ExplodingInstrumentor, RecordingInstrumentor
 from tests.otlp_receiver import OtlpReceiver
@@ -309,3 +310,49 @@ def test_register_instrumentor_rules() -> None:
     for bad in ("strict", "not-an-identifier", ""):
         with pytest.raises(ValueError, match="invalid instrumentor key"):
             register_instrumentor(bad, spec)
+
+
+# -- a library imported after instrument() is instrumented then, not by instrument() ------------
+
+DEFERRED_APP = """
+import sys
+import llmops
+from llmops.testing import GeminiStub
+
+llmops.instrument("arize", config_path=sys.argv[1])
+print("imported by instrument():", "google.genai" in sys.modules)
+if sys.argv[2] == "shutdown-first":
+    llmops.shutdown()
+from google import genai
+from google.genai import types
+from openinference.instrumentation.google_genai import GoogleGenAIInstrumentor
+
+print("instrumented:", GoogleGenAIInstrumentor().is_instrumented_by_opentelemetry)
+with GeminiStub() as stub:
+    client = genai.Client(api_key="x", http_options=types.HttpOptions(base_url=stub.base_url))
+    client.models.generate_content(model="gemini-2.5-flash", contents="hello world")
+llmops.shutdown()
+"""
+
+
+@pytest.mark.parametrize("order", ["import-after-instrument", "shutdown-first"])
+def test_google_genai_is_instrumented_when_the_app_imports_it(tmp_path: Path, order: str) -> None:
+    with OtlpReceiver() as receiver:
+        _check_deferred(tmp_path, receiver, order)
+
+
+def _check_deferred(tmp_path: Path, receiver: OtlpReceiver, order: str) -> None:
+    config = tmp_path / "llmops.yaml"
+    config.write_text(
+        f"arize:\n  endpoint: {receiver.endpoint}\ninstrumentation:\n  google_genai: true\n",
+        encoding="utf-8",
+    )
+    result, _ = run_python(DEFERRED_APP, str(config), order, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "imported by instrument(): False" in result.stdout
+    if order == "shutdown-first":  # the pending hook was cancelled with the setup
+        assert "instrumented: False" in result.stdout, result.stdout
+        assert receiver.spans == []
+    else:
+        assert "instrumented: True" in result.stdout, result.stdout
+        assert [s[0] for s in receiver.wait_for_spans(1, timeout=10)] == ["GenerateContent"]
