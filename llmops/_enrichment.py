@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from openinference.semconv.trace import SpanAttributes
-from opentelemetry.context import Context, get_value
+from opentelemetry.context import Context, get_current, get_value
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 if TYPE_CHECKING:
@@ -207,6 +207,18 @@ class ContextAttributesProcessor(SpanProcessor):
         if not self.active:
             return
         try:
+            # The hot path of every span: without enrichment in the context and without
+            # config defaults, four dict lookups and out (a Context is a dict).
+            context = parent_context if parent_context is not None else get_current()
+            if (
+                not self.metadata
+                and not self.tags
+                and context.get(SESSION_ID) is None
+                and context.get(USER_ID) is None
+                and context.get(METADATA) is None
+                and context.get(TAGS) is None
+            ):
+                return
             present = span.attributes or {}
             values: dict[str, AttributeValue] = {}
             for key in (SESSION_ID, USER_ID):
