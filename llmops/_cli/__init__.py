@@ -270,7 +270,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     out, style = sys.stdout, Style(sys.stdout)
     try:
-        _import_modules(args.imports)
         resolved = resolve(_config_arg(args), args.platforms)
     except (ConfigurationError, UnknownPlatformError, ImportError) as exc:
         return _error(str(exc))
@@ -366,10 +365,6 @@ def platform_rows() -> list[dict[str, Any]]:
 
 def cmd_platforms(args: argparse.Namespace) -> int:
     out, style = sys.stdout, Style(sys.stdout)
-    try:
-        _import_modules(args.imports)
-    except Exception as exc:
-        return _error(f"--import failed: {type(exc).__name__}: {exc}")
     rows = platform_rows()
     if args.json:
         json.dump(rows, out, indent=2)
@@ -391,10 +386,6 @@ def cmd_platforms(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     from ._schema import config_schema
 
-    try:
-        _import_modules(args.imports)
-    except Exception as exc:
-        return _error(f"--import failed: {type(exc).__name__}: {exc}")
     problems: dict[str, str] = {}
     schema = config_schema(problems=problems)
     for name, why in problems.items():
@@ -414,10 +405,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from ._doctor import run_checks
 
     out, style = sys.stdout, Style(sys.stdout)
-    try:
-        _import_modules(args.imports)
-    except Exception as exc:
-        return _error(f"--import failed: {type(exc).__name__}: {exc}")
     results = run_checks(_config_arg(args), args.platforms, timeout=args.timeout)
     if args.json:
         json.dump([r._asdict() for r in results], out, indent=2)
@@ -473,7 +460,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         sys.stderr.write("llmops run: no command given; usage: llmops run -- python app.py\n")
         return EXIT_USAGE
     try:
-        _import_modules(args.imports)
         resolved = resolve(args.config, args.platforms)
     except (ConfigurationError, UnknownPlatformError, ImportError) as exc:
         return _error(str(exc))
@@ -626,6 +612,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (the console script exits with it)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        # In-house platforms registered by --import MODULE, for every command.
+        _import_modules(getattr(args, "imports", ()))
+    except Exception as exc:
+        return _error(f"--import failed: {type(exc).__name__}: {exc}")
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:
