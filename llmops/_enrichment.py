@@ -3,7 +3,7 @@ checks, and the processor that copies the context's enrichment onto every span.
 
 ``llmops.enrich`` itself lives in ``_context``: it subclasses OpenInference's
 ``using_attributes``, and importing ``openinference.instrumentation`` costs 25-30 ms that a
-set-up which never calls ``enrich`` must not pay (``openinference.semconv`` here costs ~2 ms).
+set-up which never calls ``enrich`` must not pay.
 
 Overview of the feature:
 
@@ -27,7 +27,6 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from openinference.semconv.trace import SpanAttributes
 from opentelemetry.context import Context, get_current, get_value
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
@@ -45,13 +44,15 @@ __all__ = [
 
 logger = logging.getLogger("llmops")
 
-SESSION_ID: str = SpanAttributes.SESSION_ID
+# OpenInference's names (openinference.semconv.trace.SpanAttributes, whose import costs about
+# 1 ms at every set-up); tests/test_enrichment.py checks they still agree.
+SESSION_ID = "session.id"
 """``session.id``: MLflow stores it as the trace's ``mlflow.trace.session`` metadata."""
-USER_ID: str = SpanAttributes.USER_ID
+USER_ID = "user.id"
 """``user.id``: MLflow stores it as the trace's ``mlflow.trace.user`` metadata."""
-METADATA: str = SpanAttributes.METADATA
+METADATA = "metadata"
 """``metadata``: a JSON object, as a string (OpenInference's convention)."""
-TAGS: str = SpanAttributes.TAG_TAGS
+TAGS = "tag.tags"
 """``tag.tags``: a list of strings."""
 
 MAX_ID_LENGTH = 1024

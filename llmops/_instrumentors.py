@@ -12,8 +12,9 @@ import logging
 import sys
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from ._errors import ConfigurationError
 
@@ -31,8 +32,7 @@ __all__ = [
 logger = logging.getLogger("llmops")
 
 
-@dataclass(frozen=True, slots=True)
-class InstrumentorSpec:
+class InstrumentorSpec(msgspec.Struct, frozen=True):
     """Where an instrumentor lives and what it needs."""
 
     target: str
@@ -120,10 +120,10 @@ def register_instrumentor(key: str, spec: InstrumentorSpec, *, replace: bool = F
 
 def validate(selection: Mapping[str, bool], where: str) -> None:
     """Raise ``ConfigurationError`` for an ``instrumentation:`` key not in the catalogue."""
-    import difflib
-
     for key in selection:
         if key != STRICT_KEY and key not in CATALOGUE:
+            import difflib
+
             close = difflib.get_close_matches(key, [*CATALOGUE, STRICT_KEY], n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else "."
             raise ConfigurationError(
@@ -139,8 +139,7 @@ def _file(where: str) -> str | None:
     return None if where == "<defaults>" else where
 
 
-@dataclass
-class Applied:
+class Applied(msgspec.Struct):
     """An instrumentor that llmops turned on (or will, when its library is imported), and so
     must turn off."""
 

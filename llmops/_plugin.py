@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import msgspec
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import SpanProcessor
@@ -15,18 +16,20 @@ if TYPE_CHECKING:
 __all__ = ["PlatformPlugin", "PlatformSetup"]
 
 
-@dataclass(frozen=True, slots=True)
-class PlatformSetup:
+class PlatformSetup(msgspec.Struct, frozen=True, kw_only=True):
     """What a platform contributes to the process's one TracerProvider.
 
     The core owns the provider: it wraps every exporter in a batching processor tuned by
     the ``tracing`` section, adds ``processors`` as they are, merges ``resource_attributes``
     into the provider's resource, and calls ``on_shutdown`` (bounded) when llmops shuts down.
+    Fields are keyword-only; ``msgspec.structs.replace(setup, description=...)`` copies one
+    with changes. (A msgspec Struct, not a dataclass: defining a dataclass costs about 0.3 ms
+    of every set-up.)
     """
 
     exporters: Sequence[SpanExporter] = ()
     processors: Sequence[SpanProcessor] = ()
-    resource_attributes: Mapping[str, str] = field(default_factory=dict)
+    resource_attributes: Mapping[str, str] = msgspec.field(default_factory=dict)
     on_shutdown: Callable[[], None] | None = None
     description: str = ""
     """One line for logs, such as ``"OTLP/gRPC to http://127.0.0.1:4317"`` (no secrets)."""

@@ -17,7 +17,7 @@ from ._errors import UnknownPlatformError
 # Not `from typing import TYPE_CHECKING`: `import llmops` stays clear of typing (≈10 ms).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
     from importlib.metadata import EntryPoint
     from typing import TypeVar
 
@@ -185,6 +185,20 @@ class PlatformRegistry:
             found = self._discovered() if discover else {}
             return sorted({*self._builtins, *self._classes, *found})
 
+    def knows(self, name: str, *, discover: bool = True) -> bool:
+        """Whether ``name`` is a platform; entry points are read only if no built-in or
+        registered platform has that name."""
+        with self._lock:
+            if name in self._builtins or name in self._classes:
+                return True
+            return discover and name in self._discovered()
+
+    def known(self, *, discover: bool = True) -> KnownNames:
+        """The names as a container whose membership test reads entry points only on a miss:
+        a config naming only built-in platforms never scans the installed distributions
+        (about 8 ms with a few dozen installed)."""
+        return KnownNames(self, discover)
+
     def origin(self, name: str) -> str:
         """Where ``name`` comes from: built-in, registered by a module, or an entry point."""
         with self._lock:
@@ -277,6 +291,25 @@ class PlatformRegistry:
                 f"the platform plugin {name!r} ({_describe(ep)}) loaded but registered no "
                 f"platform named {name!r}; point the entry point at the platform class"
             )
+
+
+class KnownNames:
+    """A live view of a registry's names: ``in`` is cheap, iterating lists them all."""
+
+    __slots__ = ("_discover", "_registry")
+
+    def __init__(self, registry: PlatformRegistry, discover: bool) -> None:
+        self._registry = registry
+        self._discover = discover
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._registry.knows(name, discover=self._discover)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._registry.names(discover=self._discover))
+
+    def __len__(self) -> int:
+        return len(self._registry.names(discover=self._discover))
 
 
 def _describe(ep: EntryPoint) -> str:

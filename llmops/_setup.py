@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ._instrumentors import Applied
     from ._platform import Platform
     from ._plugin import PlatformSetup
+    from ._registry import KnownNames
     from ._tracing import DetachableProcessor, GuardedExporter
 
 __all__ = ["instrument", "shutdown", "stats"]
@@ -182,8 +183,8 @@ def instrument(
     from ._config import load_config
     from ._instrumentors import validate
 
-    def known_sections(settings: Settings) -> list[str]:
-        return _registry.names(discover=_discover(settings))
+    def known_sections(settings: Settings) -> KnownNames:
+        return _registry.known(discover=_discover(settings))
 
     with _lock:
         config = load_config(config_path, known_sections=known_sections)
@@ -377,9 +378,8 @@ def _build(plans: list[_Plan], settings: Settings, key: tuple[Any, ...], where: 
 
     active = _Active(key, provider, owns, settings.tracing.shutdown_timeout_s)
     active.enricher = _enricher(settings)
-    if active.enricher is not None:
-        # First: the attributes are on the span before any platform's processor sees it.
-        provider.add_span_processor(active.enricher)
+    # First: the attributes are on the span before any platform's processor sees it.
+    provider.add_span_processor(active.enricher)
     # Each platform's exporters get their own batch processor (queue and export thread): a
     # platform that is down fills only its own queue; the others export on their schedule.
     for plan in plans:
@@ -438,22 +438,11 @@ def _merged_resource_attributes(plans: list[_Plan]) -> dict[str, str]:
     return merged
 
 
-def _enricher(settings: Settings) -> ContextAttributesProcessor | None:
+def _enricher(settings: Settings) -> ContextAttributesProcessor:
     """The processor that puts ``llmops.enrich`` attributes and the ``enrichment`` defaults
-    on every span; ``None`` (logged) if OpenInference's instrumentation package is missing."""
-    try:
-        from ._enrichment import ContextAttributesProcessor
-    except ImportError as exc:
-        import logging
+    on every span."""
+    from ._enrichment import ContextAttributesProcessor
 
-        enrichment = settings.enrichment
-        level = logging.WARNING if (enrichment.metadata or enrichment.tags) else logging.DEBUG
-        logging.getLogger("llmops").log(
-            level,
-            "llmops: span enrichment is off (%s); pip install openinference-instrumentation",
-            exc,
-        )
-        return None
     enricher = ContextAttributesProcessor(
         metadata=settings.enrichment.metadata, tags=settings.enrichment.tags
     )

@@ -34,6 +34,18 @@ def attributes(exporter: InMemorySpanExporter) -> dict[str, dict[str, Any]]:
     return {s.name: dict(s.attributes or {}) for s in exporter.get_finished_spans()}
 
 
+def test_attribute_names_are_openinference_s() -> None:
+    # _enrichment spells them out rather than importing openinference.semconv at set-up.
+    from openinference.semconv.trace import SpanAttributes
+
+    from llmops import _enrichment
+
+    assert _enrichment.SESSION_ID == SpanAttributes.SESSION_ID
+    assert _enrichment.USER_ID == SpanAttributes.USER_ID
+    assert _enrichment.METADATA == SpanAttributes.METADATA
+    assert _enrichment.TAGS == SpanAttributes.TAG_TAGS
+
+
 def test_enrich_is_exported_lazily() -> None:
     from llmops._context import enrich
 

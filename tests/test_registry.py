@@ -714,6 +714,47 @@ def test_discovery_stays_on_for_other_values(
     assert "acme_ep" in PlatformRegistry(entry_point_group=ENTRY_POINT_GROUP).names()
 
 
+def test_known_names_read_entry_points_only_on_a_miss(
+    on_path: Path, count_entry_point_reads: list[str | None]
+) -> None:
+    # What instrument() and load_config ask: a config that names only built-in and registered
+    # platforms never scans the installed distributions (about 8 ms at every set-up).
+    fresh = PlatformRegistry(BUILTIN_PLATFORMS, entry_point_group=ENTRY_POINT_GROUP)
+    fresh.register("inhouse", make_platform())
+    known = fresh.known()
+    for name in ("arize", "mlflow", "inhouse"):
+        assert name in known
+    assert 42 not in known
+    assert count_entry_point_reads == []
+    assert "acme_ep" in known  # a miss: the entry points are read, once
+    assert "nothing_like_it" not in known
+    assert {"acme_ep", "arize", "inhouse"} <= set(known)
+    assert len(known) == len(fresh.names())
+    assert count_entry_point_reads == [ENTRY_POINT_GROUP]
+    assert "acme_ep" not in fresh.known(discover=False)
+
+
+def test_instrument_with_builtin_sections_reads_no_entry_points(
+    on_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    count_entry_point_reads: list[str | None],
+) -> None:
+    monkeypatch.setattr(_default, "_entry_points", None)
+    config = tmp_path / "llmops.yaml"
+    config.write_text(
+        "service: {name: t}\narize: {endpoint: 'http://127.0.0.1:9', protocol: grpc}\n"
+    )
+    llmops.instrument(Platform.ARIZE, config_path=config)
+    llmops.shutdown()
+    assert count_entry_point_reads == []
+    # An unknown section is looked for among the plugins before it is called an error.
+    config.write_text("acme_eq: {}\n")
+    with pytest.raises(llmops.ConfigurationError, match="did you mean 'acme_ep'"):
+        llmops.instrument(Platform.ARIZE, config_path=config)
+    assert count_entry_point_reads == [ENTRY_POINT_GROUP]
+
+
 def test_two_plugins_advertising_one_name_warn(
     on_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -134,7 +134,7 @@ def resolve(config_path: str | None, platforms: Sequence[str] | None) -> Resolve
         return bool(getattr(settings, "plugins", True)) and not plugins_disabled_by_env()
 
     config = load_config(
-        config_path, known_sections=lambda settings: _default.names(discover=discover(settings))
+        config_path, known_sections=lambda settings: _default.known(discover=discover(settings))
     )
     allowed = discover(config.settings)
     names = list(dict.fromkeys(platforms)) if platforms else config.platform_names()

@@ -5,22 +5,17 @@ go to Arize AX with the headers that ``arize-otel`` sends. The endpoint rules ar
 ``docs/platforms/arize.md`` and implemented in :func:`resolve_endpoint`.
 """
 
-from __future__ import annotations
-
 import logging
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from .._config import Section
+from .._config import Section, Settings
 from .._errors import ConfigurationError
 from .._plugin import PlatformSetup
 from .._registry import register_platform
 from .._urls import check_credentials_transport, split_url
-
-if TYPE_CHECKING:
-    from .._config import Settings
 
 __all__ = ["ArizeConfig", "ArizePlatform", "resolve_endpoint"]
 
