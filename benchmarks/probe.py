@@ -71,11 +71,15 @@ def setup():
         import llmops
 
         cfg = os.path.join(tempfile.mkdtemp(prefix="llmops-bench-"), "llmops.yaml")
+        # The variant "llmops-http" of run.py: the same set-up with `protocol: http`.
+        http = SPEC.get("llmops_protocol") == "http"
+        endpoint, protocol = (HTTP, "http") if http else (GRPC, "grpc")
         with open(cfg, "w") as fh:
             fh.write(
                 "platform: arize\n"
                 f"service: {{name: {PROJECT}}}\n"
-                f"arize: {{endpoint: '{GRPC}', protocol: grpc, project_name: {PROJECT}}}\n"
+                f"arize: {{endpoint: '{endpoint}', protocol: {protocol}, "
+                f"project_name: {PROJECT}}}\n"
                 + ("instrumentation: {google_genai: true}\n" if GENAI else "")
                 + (f"tracing: {json.dumps(SPEC['tracing'])}\n" if SPEC.get("tracing") else "")
             )

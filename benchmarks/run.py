@@ -55,6 +55,15 @@ PEERS: dict[str, tuple[str, str]] = {
     "openlit": ("import openlit", "openlit `openlit.init`"),
     "logfire": ("import logfire", "logfire `logfire.configure`"),
 }
+# Variants: another set-up of a peer, in the peer's venv, measured where it matters (exit and
+# delivery, figures 4 and 5): name -> (peer, spec overrides, label).
+VARIANTS: dict[str, tuple[str, dict, str]] = {
+    "llmops-http": (
+        "llmops",
+        {"llmops_protocol": "http"},
+        "llmops, `protocol: http` (OTLP/HTTP to Phoenix's port 6006)",
+    ),
+}
 VERSIONS = {  # distributions whose versions are recorded per venv
     "llmops": [
         "llmops",
@@ -274,10 +283,24 @@ class Env:
         return env
 
 
+def resolve_variant(name: str, spec: dict) -> tuple[str, dict]:
+    """The peer and spec a variant name stands for (any other name unchanged)."""
+    if name in VARIANTS:
+        peer, over, _ = VARIANTS[name]
+        return peer, {**spec, **over}
+    return name, spec
+
+
+def with_variants(peers: list[str]) -> list[str]:
+    """``peers`` and the variants of those among them."""
+    return peers + [v for v, (peer, _, _) in VARIANTS.items() if peer in peers]
+
+
 def run_probe(
     env: Env, peer: str, spec: dict, *, timeout: float = 120.0, venv_peer: str | None = None
 ) -> dict:
     """Run probe.py in a fresh process; return its BENCH_RESULT (or {"error": ...})."""
+    peer, spec = resolve_variant(peer, spec)
     spec = {"peer": peer, **spec}
     argv = [str(venv_python(venv_peer or peer)), str(PROBE), json.dumps(spec)]
     with tempfile.TemporaryFile() as err:
@@ -321,6 +344,7 @@ def _kill(proc: subprocess.Popen) -> None:
 
 def time_exit(env: Env, peer: str, spec: dict, cap: float) -> dict:
     """Figure 4: wall time from the last span to process exit (normal interpreter exit)."""
+    peer, spec = resolve_variant(peer, spec)
     spec = {"peer": peer, "figure": "exit", **spec}
     proc = subprocess.Popen(
         [str(venv_python(peer)), str(PROBE), json.dumps(spec)],
@@ -624,7 +648,9 @@ def render(res: dict) -> str:
     )
 
     def label(p: str) -> str:
-        return PEERS.get(p, (None, p))[1] if p in PEERS else p
+        if p in VARIANTS:
+            return VARIANTS[p][2]
+        return PEERS[p][1] if p in PEERS else p
 
     # 1 import
     L.append("\n### 1. Import cost\n")
@@ -1021,7 +1047,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = {
         "quick": q,
         "import_rounds": 2 if q else 7,
-        "setup_rounds": 1 if q else 5,
+        "setup_rounds": 1 if q else 11,
         "setup_genai_rounds": 1 if q else 3,
         "hot_rounds": 1 if q else 3,
         "hot_n": 300 if q else 10000,
@@ -1204,7 +1230,12 @@ def main(argv: list[str] | None = None) -> int:
         if want("exit"):
             log("figure 4: exit")
             res["exit"] = fig_exit(
-                env, peers, cfg["exit_rounds"], cfg["exit_n"], cfg["exit_cap_s"], cfg["quiet_s"]
+                env,
+                with_variants(peers),
+                cfg["exit_rounds"],
+                cfg["exit_n"],
+                cfg["exit_cap_s"],
+                cfg["quiet_s"],
             )
         deliver_peers = [p for p in ("llmops", "otel") if p in peers]
         if want("deliver"):
@@ -1212,7 +1243,7 @@ def main(argv: list[str] | None = None) -> int:
             res["deliver"] = (
                 fig_deliver(
                     env,
-                    deliver_peers,
+                    with_variants(deliver_peers),  # the null collector below speaks gRPC only
                     cfg["deliver_rates"],
                     cfg["deliver_s"],
                     quiet_s=cfg["quiet_s"],

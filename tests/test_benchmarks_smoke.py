@@ -83,5 +83,7 @@ def test_harness_writes_every_section(tmp_path: Path) -> None:
     assert any("setup_s" in r for r in results["setup"]["llmops"]), results["setup"]["llmops"]
     assert any("spans_per_s" in r for r in results["hot"]["down"]["llmops"])
     assert any("exit_s" in r for r in results["exit"]["down"]["llmops"])
+    # The variant with `protocol: http` runs in llmops' venv, with its own row.
+    assert any("exit_s" in r for r in results["exit"]["down"]["llmops-http"])
     assert any("sdk" in r for r in results["overhead"])
     assert any("call_p50_ms" in r for r in results["llm"]["llmops"]), results["llm"]["llmops"]
