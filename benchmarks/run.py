@@ -141,35 +141,13 @@ def ensure_env(peer: str, python: str) -> str | None:
     uv = shutil.which("uv")
     if uv is None:
         return "uv is not on PATH"
+    install = [uv, "pip", "install", "-q", "--compile-bytecode", "--python", str(venv_python(peer))]
     steps = [
         [uv, "venv", "-q", "--clear", "--python", python, str(venv)],
-        [
-            uv,
-            "pip",
-            "install",
-            "-q",
-            "--compile-bytecode",
-            "--python",
-            str(venv_python(peer)),
-            "-r",
-            str(req),
-        ],
+        [*install, "-r", str(req)],
     ]
     if peer == "llmops":
-        steps.append(
-            [
-                uv,
-                "pip",
-                "install",
-                "-q",
-                "--compile-bytecode",
-                "--python",
-                str(venv_python(peer)),
-                "--no-deps",
-                "--reinstall",
-                str(ROOT),
-            ]
-        )
+        steps.append([*install, "--no-deps", "--reinstall", str(ROOT)])
     for step in steps:
         done = subprocess.run(step, capture_output=True, text=True, timeout=900, check=False)
         if done.returncode != 0:

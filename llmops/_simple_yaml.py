@@ -137,7 +137,7 @@ class _Block:
             if line_indent != indent or not _is_entry(content):
                 break
             rest = content[1:].lstrip(" ")
-            if not rest or rest.startswith("#") or _is_entry(rest) or _has_key(rest):
+            if not rest or rest.startswith("#") or _is_entry(rest) or _key_match(rest):
                 raise _Unsure  # empty items, nested lists, mappings in lists
             items.append(_inline(rest))
             self.at += 1
@@ -154,16 +154,22 @@ def _is_entry(content: str) -> bool:
     return content == "-" or content.startswith("- ")
 
 
-def _split_key(content: str) -> tuple[str, str]:
-    """``key: rest`` into the key and the rest (comment and spaces stripped)."""
+def _key_match(content: str) -> re.Match[str] | None:
+    """The key of a ``key: value`` or ``key:`` line, or ``None`` if it is not one."""
     match = _KEY.match(content)
     if match is None:
-        raise _Unsure
+        return None
     end = match.end()
-    if content[end : end + 2] != ": " and content[end:] != ":":
+    return match if content[end : end + 2] == ": " or content[end:] == ":" else None
+
+
+def _split_key(content: str) -> tuple[str, str]:
+    """``key: rest`` into the key and the rest (comment and spaces stripped)."""
+    match = _key_match(content)
+    if match is None:
         raise _Unsure
     key = _key(match.group())
-    rest = content[end + 1 :].lstrip(" ")
+    rest = content[match.end() + 1 :].lstrip(" ")
     return key, "" if rest.startswith("#") else rest
 
 
@@ -171,14 +177,6 @@ def _key(key: str) -> str:
     if len(key) > _MAX_KEY or not isinstance(_resolve(key), str):
         raise _Unsure  # `on:`, `null:`, `True:` are not str keys in YAML 1.1
     return key
-
-
-def _has_key(content: str) -> bool:
-    match = _KEY.match(content)
-    if match is None:
-        return False
-    end = match.end()
-    return content[end : end + 2] == ": " or content[end:] == ":"
 
 
 def _inline(rest: str) -> Any:

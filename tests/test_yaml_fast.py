@@ -27,7 +27,6 @@ The whole file runs in about 11 s.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import functools
@@ -45,6 +44,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from llmops._config import _strict_yaml_loader
 from llmops._simple_yaml import loads
 
 T = TypeVar("T")
@@ -53,34 +53,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # -- the reference: what llmops gets from PyYAML -------------------------------------------------
 
 
-class StrictLoader(yaml.SafeLoader):
-    """llmops' loader (``llmops._config``): a SafeLoader that refuses duplicate keys."""
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        if not isinstance(node, yaml.MappingNode):
-            raise yaml.constructor.ConstructorError(
-                None, None, f"expected a mapping, found {node.id}", node.start_mark
-            )
-        seen: dict[Any, Any] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                duplicate = key in seen
-            except TypeError:
-                duplicate = False
-            if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            with contextlib.suppress(TypeError):
-                seen[key] = True
-        return super().construct_mapping(node, deep=deep)
-
-
 def reference(text: str) -> tuple[str, Any]:
     """``("ok", value)``, or ``("error", None)`` when PyYAML rejects the text."""
     try:
-        return ("ok", yaml.load(text, Loader=StrictLoader))
+        # llmops' own fallback loader: a SafeLoader that refuses duplicate keys.
+        return ("ok", yaml.load(text, Loader=_strict_yaml_loader()))
     except Exception:
         return ("error", None)
 
