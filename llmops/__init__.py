@@ -15,7 +15,7 @@ from __future__ import annotations
 from ._errors import ConfigurationError, UnknownPlatformError
 from ._platform import Platform
 from ._registry import available_platforms, get_platform, register_platform
-from ._setup import instrument, shutdown, stats
+from ._lifecycle import instrument, shutdown, stats
 
 TYPE_CHECKING = False  # not from typing: `import llmops` stays clear of it
 if TYPE_CHECKING:

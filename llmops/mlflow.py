@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING
 
 from ._platform import Platform
-from ._setup import instrument as _instrument
+from ._lifecycle import instrument as _instrument
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider

@@ -12,6 +12,14 @@
               api_key="x", http_options=types.HttpOptions(base_url=stub.base_url)
           )
 
+* :func:`reset` -- shut llmops down and forget the global TracerProvider, as in a fresh
+  process: the supported way for a test suite to isolate its tests::
+
+      @pytest.fixture(autouse=True)
+      def _fresh_llmops():
+          yield
+          llmops.testing.reset()
+
 * :class:`PlatformConformance` -- the conformance kit for platform plugins: subclass it in
   your tests and implement four hooks (start the target, the section pointing at it, a section
   whose target is down, read back what arrived); see ``docs/plugins.md``. Needs pytest and
@@ -27,7 +35,7 @@ if TYPE_CHECKING:
     from llmops.testing.conformance import PlatformConformance, ReceivedSpan, emit_span_tree
     from llmops.testing.gemini_stub import GeminiStub
 
-__all__ = ["GeminiStub", "PlatformConformance", "ReceivedSpan", "emit_span_tree"]
+__all__ = ["GeminiStub", "PlatformConformance", "ReceivedSpan", "emit_span_tree", "reset"]
 
 _LAZY: dict[str, str] = {
     "GeminiStub": "llmops.testing.gemini_stub",
@@ -35,6 +43,17 @@ _LAZY: dict[str, str] = {
     "ReceivedSpan": "llmops.testing.conformance",
     "emit_span_tree": "llmops.testing.conformance",
 }
+
+
+def reset() -> None:
+    """Shut llmops down, zero :func:`llmops.stats` and forget the global ``TracerProvider``.
+
+    OpenTelemetry lets a process set its global provider once; its own test suite resets the
+    same module globals between tests. Use it only in tests.
+    """
+    from llmops._lifecycle import reset_for_tests
+
+    reset_for_tests()
 
 
 def __getattr__(name: str) -> Any:

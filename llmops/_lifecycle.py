@@ -530,3 +530,22 @@ def _flush_at_process_exit(_token: object) -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def reset_for_tests() -> None:
+    """What :func:`llmops.testing.reset` does: shut down, zero the counters, forget the global
+    provider (OpenTelemetry's own tests reset the same module globals)."""
+    global _owned_global
+    from opentelemetry import trace
+    from opentelemetry.util._once import Once
+
+    shutdown()
+    _stats.reset()
+    _owned_global = None
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+    trace._TRACER_PROVIDER = None
+
+
+def current() -> _Active | None:
+    """The setup in force, or ``None`` (for tests and the CLI; not public API)."""
+    return _active
