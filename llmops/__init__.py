@@ -12,27 +12,33 @@ OpenInference auto-instrumentors named in the config and returns the provider.
 
 from __future__ import annotations
 
-from ._errors import ConfigurationError, UnknownPlatformError
+from ._errors import ConfigurationError, PluginLoadError, UnknownPlatformError
+from ._lifecycle import instrument, shutdown, stats
 from ._platform import Platform
 from ._registry import available_platforms, get_platform, register_platform
-from ._lifecycle import instrument, shutdown, stats
 
 TYPE_CHECKING = False  # not from typing: `import llmops` stays clear of it
 if TYPE_CHECKING:
     from typing import Any
 
     from . import arize, mlflow, testing
-    from ._config import Settings
+    from ._config import Section, Settings
     from ._context import enrich
-    from ._plugin import PlatformPlugin, PlatformSetup
+    from ._plan import Plan, plan
+    from ._plugin import Destination, PlatformPlugin, PlatformSetup, Probe
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfigurationError",
+    "Destination",
+    "Plan",
     "Platform",
     "PlatformPlugin",
     "PlatformSetup",
+    "PluginLoadError",
+    "Probe",
+    "Section",
     "Settings",
     "UnknownPlatformError",
     "arize",
@@ -41,6 +47,7 @@ __all__ = [
     "get_platform",
     "instrument",
     "mlflow",
+    "plan",
     "register_platform",
     "shutdown",
     "stats",
@@ -49,10 +56,15 @@ __all__ = [
 
 _LAZY_MODULES = frozenset({"arize", "mlflow", "testing"})
 _LAZY_NAMES = {
-    "Settings": "_config",
+    "Destination": "_plugin",
+    "Plan": "_plan",
     "PlatformPlugin": "_plugin",
     "PlatformSetup": "_plugin",
+    "Probe": "_plugin",
+    "Section": "_config",
+    "Settings": "_config",
     "enrich": "_context",
+    "plan": "_plan",
 }
 
 

@@ -1,22 +1,26 @@
-"""Configuration: msgspec Structs of the common sections, file discovery, YAML/TOML decoding,
-``${ENV}`` interpolation and error messages that say what, where and how to fix.
+"""Loading the config: the msgspec Structs of the common sections, file discovery, YAML/TOML
+decoding, ``${ENV}`` interpolation and error messages that say what, where and how to fix.
 
 The document is a mapping of sections. The core owns ``platform``, ``service``, ``tracing``
-and ``instrumentation``; every other top-level key is a platform's section, validated by that
-platform's own Struct when the platform is used. Values that hold secrets are masked in every
-``repr``; error messages never quote values.
+and the other common sections; every other top-level key is a platform's section, kept raw
+here and validated by the plan (``_plan``) with that platform's own Struct. This module knows
+nothing of the registry. Values that hold secrets are masked in every ``repr``; error
+messages never quote values.
 """
 
 import contextlib
 import os
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 import msgspec
 
 from ._errors import ConfigurationError
+from ._masking import MASK, mask
+from ._suggest import did_you_mean
+from ._types import mapping_value_type, struct_type, unwrap
 
 __all__ = [
     "CONFIG_ENV",
@@ -39,11 +43,17 @@ a small file expand to billions of values, refused instead of walked."""
 
 T = TypeVar("T")
 
-_MASK = "'***'"
-
-
 class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Base of every config section: unknown keys are errors, secrets never show in a repr.
+    """Base of every config section (``llmops.Section``): unknown keys are errors, secrets
+    never show in a repr.
+
+    >>> import llmops
+    >>> class AcmeConfig(llmops.Section):
+    ...     secret_fields = frozenset({"token"})
+    ...     endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    ...     token: str | None = None
+    >>> AcmeConfig(token="s3cret-token")
+    AcmeConfig(endpoint='http://127.0.0.1:4318/v1/traces', token='***')
 
     A subclass lists its secret fields in ``secret_fields``; a field that is a mapping of
     header values is masked value by value.
@@ -52,33 +62,35 @@ class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     secret_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __repr__(self) -> str:
-        parts = []
-        for name in self.__struct_fields__:
-            value = getattr(self, name)
-            if name in self.secret_fields and value:
-                shown = {k: "***" for k in value} if isinstance(value, Mapping) else _MASK
-                parts.append(f"{name}={shown}")
-            elif isinstance(value, str) and "@" in value:
-                parts.append(f"{name}={mask_uri_password(value)!r}")
-            else:
-                parts.append(f"{name}={value!r}")
+        parts = [f"{name}={shown(self, name)!r}" for name in self.__struct_fields__]
         return f"{type(self).__name__}({', '.join(parts)})"
 
     __str__ = __repr__
 
 
-# Patterns are compiled on first use (re caches them): most set-ups never need them, and
-# compiling them all at import would cost every set-up about 0.5 ms.
-_USERINFO = r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):[^/?#@]*@"
+def secret_values(struct: Any) -> list[str]:
+    """The secret values a section (any Struct, nested ones included) holds."""
+    found: list[str] = []
+    secret_fields: frozenset[str] = getattr(struct, "secret_fields", frozenset())
+    for name in getattr(struct, "__struct_fields__", ()):
+        value = getattr(struct, name)
+        if isinstance(value, msgspec.Struct):
+            found += secret_values(value)
+        elif name in secret_fields and isinstance(value, Mapping):
+            found += [str(v) for v in value.values()]
+        elif name in secret_fields and value:
+            found.append(str(value))
+    return found
 
 
-def mask_uri_password(text: str) -> str:
-    """``text`` with the password of any ``scheme://user:password@host`` replaced by ``***``.
-
-    >>> mask_uri_password("postgresql://app:s3cret@db:5432/mlflow")
-    'postgresql://app:***@db:5432/mlflow'
-    """
-    return re.sub(_USERINFO, lambda m: f"{m['head']}:***@", text)
+def shown(section: Any, name: str) -> Any:
+    """The value of field ``name`` as llmops may print it: secrets masked."""
+    value = getattr(section, name)
+    if name in getattr(section, "secret_fields", frozenset()) and value:
+        return {k: MASK for k in value} if isinstance(value, Mapping) else MASK
+    if isinstance(value, str) and "@" in value:
+        return mask(value)
+    return value
 
 
 class ServiceConfig(Section):
@@ -191,15 +203,24 @@ class Settings(Section):
 
 
 COMMON_SECTIONS = frozenset(f.encode_name for f in msgspec.structs.fields(Settings))
+"""The core's top-level keys; a platform cannot be named after one of them."""
+
+SETTINGS_ENVIRONMENT: Mapping[str, tuple[str, ...]] = {"service.name": ("OTEL_SERVICE_NAME",)}
+"""Common keys that an environment variable fills when the file leaves them unset."""
 
 
 class LoadedConfig(msgspec.Struct, frozen=True):
-    """A decoded config document: the common ``settings`` and the raw platform sections."""
+    """A decoded config document: the common ``settings`` and the raw platform sections.
+
+    ``raw`` is the document as written, before ``${VAR}`` interpolation: it tells a value
+    the file set from one it read from the environment.
+    """
 
     settings: Settings
     sections: Mapping[str, Any] = msgspec.field(default_factory=dict)
     path: Path | None = None
     text: str | None = None
+    raw: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
     def __repr__(self) -> str:
         # The raw platform sections hold secrets (api_key, header values): only their names.
@@ -240,52 +261,46 @@ class LoadedConfig(msgspec.Struct, frozen=True):
             raw = {}
         return convert(raw, config_type, prefix=f"$.{name}", config=self)
 
+    def error(self, where: str, message: str) -> ConfigurationError:
+        """A ConfigurationError at ``where`` (``$.a.b``), with the file and line."""
+        return partial_error(self, where, message)
+
+    def locate(self, exc: ConfigurationError) -> ConfigurationError:
+        """``exc`` (raised by a platform, which knows the field but not the file) with the
+        file and line in front; unchanged if it already names a file."""
+        if exc.path is not None or self.path is None:
+            return exc
+        line = _line_of(self, exc.field) if exc.field and exc.field.startswith("$") else None
+        location = self.where + (f":{line}" if line else "")
+        return ConfigurationError(f"{location}: {exc}", path=str(self.path), field=exc.field)
+
+    def line_of(self, where: str) -> int | None:
+        """The 1-based line of ``where`` (``$.arize.endpoint``) in the file, if found."""
+        return _line_of(self, where)
+
 
 # -- loading ----------------------------------------------------------------------------------
 
 
 def load_config(
-    config_path: str | os.PathLike[str] | None = None,
-    *,
-    known_sections: Iterable[str] | Callable[[Settings], Collection[str]] = (),
-    cwd: Path | None = None,
+    config_path: str | os.PathLike[str] | None = None, *, cwd: Path | None = None
 ) -> LoadedConfig:
-    """Find, read, interpolate and validate the config; see :func:`llmops.instrument`.
+    """Find, read, interpolate and validate the common sections; see :func:`llmops.instrument`.
 
-    ``known_sections`` are the platform names whose sections are allowed at the top level,
-    or a function of the decoded common settings that returns them (so that ``plugins:
-    false`` is known before any plugin is discovered). Only ``in`` is asked of them unless a
-    section is unknown, so a lazy container (:meth:`PlatformRegistry.known`) reads entry
-    points only for a section no built-in platform claims.
+    The other top-level keys are kept raw in ``sections``: the plan decides which platform
+    each names and validates it with that platform's Struct.
     """
     path = discover(config_path, cwd=cwd)
     if path is None:
-        data: dict[str, Any] = {}
-        text = None
-    else:
-        text = _read_text(path)
-        data = _parse(path, text)
-    partial = LoadedConfig(Settings(), path=path, text=text)
-    data = _interpolate(data, "$", partial)
-    if not isinstance(data, dict):  # pragma: no cover - _parse guarantees a mapping
-        raise partial_error(partial, "$", "the document must be a mapping of sections")
+        return LoadedConfig(Settings())
+    text = _read_text(path)
+    raw = _parse(path, text)
+    partial = LoadedConfig(Settings(), path=path, text=text, raw=raw)
+    data = _interpolate(raw, "$", partial)
     common = {k: v for k, v in data.items() if k in COMMON_SECTIONS}
     settings = convert(common, Settings, prefix="$", config=partial)
-    known = known_sections(settings) if callable(known_sections) else known_sections
-    if not isinstance(known, Collection):
-        known = tuple(known)
-    for key in data:
-        if key not in COMMON_SECTIONS and key not in known:
-            allowed = COMMON_SECTIONS | set(known)
-            raise partial_error(
-                partial,
-                f"$.{key}",
-                f"unknown section {key!r}{_did_you_mean(key, allowed)} Known sections: "
-                f"{', '.join(sorted(allowed))}. A platform's section is known once the "
-                "platform is registered (@llmops.register_platform or an installed plugin).",
-            )
     sections = {k: v for k, v in data.items() if k not in COMMON_SECTIONS}
-    return LoadedConfig(settings, sections, path=path, text=text)
+    return LoadedConfig(settings, sections, path=path, text=text, raw=raw)
 
 
 def discover(config_path: str | os.PathLike[str] | None, *, cwd: Path | None = None) -> Path | None:
@@ -305,12 +320,19 @@ def discover(config_path: str | os.PathLike[str] | None, *, cwd: Path | None = N
     pyproject = base / "pyproject.toml"
     if pyproject.is_file():
         try:
-            has_table = "llmops" in _toml_loads(_read_text(pyproject), pyproject).get("tool", {})
+            table = _llmops_table(_toml_loads(_read_text(pyproject), pyproject))
         except ConfigurationError:
             return None  # a broken pyproject.toml that is not ours to judge
-        if has_table:
+        if table is not None:
             return pyproject
     return None
+
+
+def _llmops_table(document: dict[str, Any]) -> Any:
+    """The ``[tool.llmops]`` value of a pyproject document, or ``None`` when it has none
+    (``tool`` may be anything in a file that is not ours)."""
+    tool = document.get("tool")
+    return tool.get("llmops") if isinstance(tool, dict) else None
 
 
 def _existing(path: Path, origin: str) -> Path:
@@ -369,14 +391,13 @@ def _parse(path: Path, text: str) -> dict[str, Any]:
     elif suffix == ".toml":
         data = _toml_loads(text, path)
         if path.name == "pyproject.toml":
-            tool = data.get("tool")
-            if not isinstance(tool, dict) or "llmops" not in tool:
+            data = _llmops_table(data)
+            if data is None:
                 raise ConfigurationError(
                     f"{path}: has no [tool.llmops] table; add one, or point config_path at an "
                     "llmops.yaml or llmops.toml",
                     path=str(path),
                 )
-            data = tool["llmops"]
     else:
         raise ConfigurationError(
             f"{path}: unsupported config file type {suffix or '(no suffix)'!r}; use .yaml, .yml "
@@ -396,10 +417,6 @@ def _parse(path: Path, text: str) -> dict[str, Any]:
 
 
 def _yaml_loads(text: str, path: Path) -> Any:
-    from ._simple_yaml import loads
-
-    if (data := loads(text)) is not None:
-        return data  # the common subset, without importing PyYAML (about 8 ms)
     import yaml
 
     try:
@@ -428,12 +445,13 @@ _LOADER: type | None = None
 
 
 def _strict_yaml_loader() -> type:
-    """A SafeLoader (no Python objects) that also refuses duplicate keys."""
+    """PyYAML's safe loader (no Python objects; libyaml's C parser where PyYAML has it) that
+    also refuses duplicate keys."""
     global _LOADER
     if _LOADER is None:
         import yaml
 
-        class StrictLoader(yaml.SafeLoader):
+        class StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
             def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
                 if not isinstance(node, yaml.MappingNode):  # `!!set [a]`, `!!omap x`, ...
                     raise yaml.constructor.ConstructorError(
@@ -452,7 +470,8 @@ def _strict_yaml_loader() -> type:
                         )
                     with contextlib.suppress(TypeError):
                         seen[key] = True
-                return super().construct_mapping(node, deep=deep)
+                mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+                return mapping
 
         _LOADER = StrictLoader
     return _LOADER
@@ -548,9 +567,34 @@ def convert(raw: Any, config_type: type[T], *, prefix: str, config: LoadedConfig
         assert match is not None
         sub = _name_dict_keys(raw, config_type, match["path"] or "$")
         where = prefix + sub[1:]
-        message = match["msg"]
-        message = message[:1].lower() + message[1:]
+        message = _without_values(match["msg"], config_type, sub)
         raise partial_error(config, where, f"{message}; fix the value at this key") from None
+
+
+def _without_values(message: str, config_type: Any, sub: str) -> str:
+    """msgspec's message, lower-cased, without the value it quotes (it may be a secret
+    pasted into the wrong key); an enum names its choices instead."""
+    message = message[:1].lower() + message[1:]
+    if not message.startswith("invalid enum value"):
+        return message
+    choices = _choices_at(config_type, sub)
+    listed = f"; use one of {', '.join(map(repr, choices))}" if choices else ""
+    return f"invalid value{listed}"
+
+
+def _choices_at(typ: Any, sub: str) -> tuple[Any, ...]:
+    """The ``Literal`` choices of the field at ``sub`` (``$.a.b``), or ``()``."""
+    for name in sub.split(".")[1:]:
+        struct = struct_type(typ)
+        fields = {f.encode_name: f.type for f in msgspec.structs.fields(struct)} if struct else {}
+        if name not in fields:
+            return ()
+        typ = fields[name]
+    base, _ = unwrap(typ)
+    for member in (base, *get_args(base)):
+        if getattr(member, "__origin__", None) is Literal:
+            return get_args(member)
+    return ()
 
 
 _STEP = r"\.([^.\[]+)|\[(\d+|\.\.\.)\]"
@@ -565,7 +609,7 @@ def _name_dict_keys(raw: Any, typ: Any, sub: str) -> str:
     for step in re.compile(_STEP).finditer(sub, 1):
         name, index = step.groups()
         if name is not None:
-            struct = _struct_type(typ)
+            struct = struct_type(typ)
             if struct is None or not isinstance(raw, dict):
                 return sub
             fields = {f.encode_name: f for f in msgspec.structs.fields(struct)}
@@ -573,7 +617,7 @@ def _name_dict_keys(raw: Any, typ: Any, sub: str) -> str:
                 return sub
             raw, typ, out = raw.get(name), fields[name].type, f"{out}.{name}"
         elif index == "...":
-            value_type = _mapping_value_type(typ)
+            value_type = mapping_value_type(typ)
             if value_type is None or not isinstance(raw, dict):
                 return sub
             for key, value in raw.items():
@@ -592,20 +636,9 @@ def _name_dict_keys(raw: Any, typ: Any, sub: str) -> str:
     return out
 
 
-def _mapping_value_type(typ: Any) -> Any:
-    if get_origin(typ) is Annotated:
-        typ = get_args(typ)[0]
-    if get_origin(typ) in (Union, getattr(__import__("types"), "UnionType", None)):
-        found = [v for v in map(_mapping_value_type, get_args(typ)) if v is not None]
-        return found[0] if len(found) == 1 else None
-    if get_origin(typ) is dict and len(get_args(typ)) == 2:
-        return get_args(typ)[1]
-    return None
-
-
 def check_unknown_keys(raw: Any, typ: Any, where: str, config: LoadedConfig) -> None:
     """Raise for a key that ``typ`` (a Struct, maybe nested) does not have, suggesting one."""
-    struct = _struct_type(typ)
+    struct = struct_type(typ)
     if struct is None or not isinstance(raw, dict):
         return
     fields = {f.encode_name: f for f in msgspec.structs.fields(struct)}
@@ -616,29 +649,10 @@ def check_unknown_keys(raw: Any, typ: Any, where: str, config: LoadedConfig) -> 
             raise partial_error(
                 config,
                 f"{where}.{key}",
-                f"unknown key {key!r}{_did_you_mean(key, fields)} Valid keys here: "
+                f"unknown key {key!r}{did_you_mean(key, fields)} Valid keys here: "
                 f"{', '.join(sorted(fields))}.",
             )
         check_unknown_keys(value, fields[key].type, f"{where}.{key}", config)
-
-
-def _struct_type(typ: Any) -> type[msgspec.Struct] | None:
-    if get_origin(typ) is Annotated:
-        typ = get_args(typ)[0]
-    if get_origin(typ) in (Union, getattr(__import__("types"), "UnionType", None)):
-        candidates = [_struct_type(t) for t in get_args(typ)]
-        found = [c for c in candidates if c is not None]
-        return found[0] if len(found) == 1 else None
-    if isinstance(typ, type) and issubclass(typ, msgspec.Struct):
-        return typ
-    return None
-
-
-def _did_you_mean(key: str, choices: Iterable[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else "."
 
 
 def partial_error(config: LoadedConfig, where: str, message: str) -> ConfigurationError:
@@ -650,11 +664,6 @@ def partial_error(config: LoadedConfig, where: str, message: str) -> Configurati
         path=str(config.path) if config.path else None,
         field=where,
     )
-
-
-def error_at(config: LoadedConfig, where: str, message: str) -> ConfigurationError:
-    """For platforms: a ConfigurationError at ``$.section.key`` of the loaded config."""
-    return partial_error(config, where, message)
 
 
 def _type_name(value: object) -> str:
@@ -685,7 +694,7 @@ def _line_of(config: LoadedConfig, where: str) -> int | None:
 def _yaml_line(text: str, parts: list[str | int]) -> int | None:
     import yaml
 
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     line = None
     for part in parts:
         if isinstance(node, yaml.MappingNode):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigurationError", "UnknownPlatformError"]
+__all__ = ["ConfigurationError", "PluginLoadError", "UnknownPlatformError"]
 
 
 class ConfigurationError(ValueError):
@@ -30,6 +30,7 @@ class UnknownPlatformError(LookupError):
 
     def __init__(self, name: str, available: list[str], suggestion: str | None = None) -> None:
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        hint += _ALIASES.get(name, "")
         known = ", ".join(available) or "none"
         super().__init__(
             f"unknown platform {name!r}{hint} Available platforms: {known}. "
@@ -39,3 +40,14 @@ class UnknownPlatformError(LookupError):
         self.name = name
         self.available = available
         self.suggestion = suggestion
+
+
+_ALIASES = {
+    "phoenix": " Arize Phoenix is served by the 'arize' platform: Platform.ARIZE.",
+    "arize_ax": " Arize AX is the 'arize' platform with arize.space_id set.",
+}
+"""Names people reach for that lead to a built-in platform."""
+
+
+class PluginLoadError(ImportError):
+    """An entry-point plugin or a built-in platform module failed to import."""

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CATALOGUE",
-    "DEFAULT_ENABLED",
     "InstrumentorSpec",
     "apply_instrumentors",
     "register_instrumentor",
@@ -102,10 +101,6 @@ CATALOGUE: dict[str, InstrumentorSpec] = {
     "crewai": _oi("crewai", "CrewAIInstrumentor", "openinference-instrumentation-crewai", "crewai"),
 }
 
-DEFAULT_ENABLED: Mapping[str, bool] = {}
-"""Enabled unless the config says otherwise (none: importing an instrumented library such as
-google-genai costs about 0.9 s, which an application that does not use it must not pay)."""
-
 STRICT_KEY = "strict"
 
 
@@ -116,27 +111,6 @@ def register_instrumentor(key: str, spec: InstrumentorSpec, *, replace: bool = F
     if key == STRICT_KEY or not key.isidentifier():
         raise ValueError(f"invalid instrumentor key {key!r}")
     CATALOGUE[key] = spec
-
-
-def validate(selection: Mapping[str, bool], where: str) -> None:
-    """Raise ``ConfigurationError`` for an ``instrumentation:`` key not in the catalogue."""
-    for key in selection:
-        if key != STRICT_KEY and key not in CATALOGUE:
-            import difflib
-
-            close = difflib.get_close_matches(key, [*CATALOGUE, STRICT_KEY], n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else "."
-            raise ConfigurationError(
-                f"{where}: $.instrumentation.{key}: unknown instrumentor {key!r}{hint} "
-                f"Known: {', '.join(sorted(CATALOGUE))} (and 'strict').",
-                path=_file(where),
-                field=f"$.instrumentation.{key}",
-            )
-
-
-def _file(where: str) -> str | None:
-    """``ConfigurationError.path`` for ``where`` (a file name, or ``<defaults>``)."""
-    return None if where == "<defaults>" else where
 
 
 class Applied(msgspec.Struct):
@@ -170,56 +144,47 @@ def apply_instrumentors(
     ``trace_config`` holds OpenInference privacy settings (``hide_inputs``, ...) from the
     ``tracing`` section; every OpenInference instrumentor gets them as its ``TraceConfig``.
 
-    A missing package is a warning naming what to install (an error with ``strict: true``);
-    an entry enabled only by default is skipped quietly. An instrumentor that raises is
-    reported by name and the others still run: the host application is never broken.
+    A missing package is a warning naming what to install (an error with ``strict: true``).
+    An instrumentor that raises is reported by name and the others still run: the host
+    application is never broken.
     """
     strict = bool(selection.get(STRICT_KEY, False))
-    explicit = {k for k in selection if k != STRICT_KEY}
-    enabled = {**DEFAULT_ENABLED, **{k: v for k, v in selection.items() if k != STRICT_KEY}}
     applied: list[Applied] = []
-    for key, on in enabled.items():
-        if not on:
+
+    def refuse(key: str, message: str, cause: Exception | None = None) -> None:
+        """An error with ``strict`` (undoing what this call applied), else a warning."""
+        if strict:
+            _undo(applied)
+            raise ConfigurationError(
+                f"{where}: $.instrumentation.{key}: {message}",
+                path=None if where == "<defaults>" else where,
+                field=f"$.instrumentation.{key}",
+            ) from cause
+        warnings.warn(f"llmops: {message}", RuntimeWarning, stacklevel=4)
+
+    for key, on in selection.items():
+        if key == STRICT_KEY or not on:
             continue
         spec = CATALOGUE[key]
         deferred = not strict and spec.watch is not None and spec.watch not in sys.modules
         problem = _missing_package(spec) if deferred else _dependency_problem(spec)
         if problem is not None:
-            if key not in explicit:
-                logger.debug("llmops: %s not instrumented by default: %s", key, problem)
-                continue
-            message = f"llmops: instrumentation.{key} is enabled but {problem}"
-            if strict:
-                _undo(applied)
-                raise ConfigurationError(
-                    f"{where}: $.instrumentation.{key}: {message[8:]}",
-                    path=_file(where),
-                    field=f"$.instrumentation.{key}",
-                )
-            warnings.warn(message, RuntimeWarning, stacklevel=3)
-            continue
-        if deferred:
+            refuse(key, f"instrumentation.{key} is enabled but {problem}")
+        elif deferred:
             applied.append(_when_imported(key, spec, provider, trace_config))
-            continue
-        try:
-            instrumentor = _instrument_now(key, spec, provider, trace_config)
-            if instrumentor is None:
+        else:
+            try:
+                instrumentor = _instrument_now(key, spec, provider, trace_config)
+            except Exception as exc:
+                refuse(
+                    key,
+                    f"instrumenting {key} ({spec.target}) failed: {type(exc).__name__}: {exc}",
+                    exc,
+                )
                 continue
-        except Exception as exc:
-            message = (
-                f"llmops: instrumenting {key} ({spec.target}) failed: {type(exc).__name__}: {exc}"
-            )
-            if strict:
-                _undo(applied)
-                raise ConfigurationError(
-                    f"{where}: $.instrumentation.{key}: {message[8:]}",
-                    path=_file(where),
-                    field=f"$.instrumentation.{key}",
-                ) from exc
-            warnings.warn(message, RuntimeWarning, stacklevel=3)
-            continue
-        applied.append(Applied(key, instrumentor))
-        logger.debug("llmops: instrumented %s", key)
+            if instrumentor is not None:
+                applied.append(Applied(key, instrumentor))
+                logger.debug("llmops: instrumented %s", key)
     return applied
 
 

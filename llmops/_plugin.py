@@ -1,11 +1,28 @@
-"""The contract every platform fulfils, and what a platform hands back to the core."""
+"""The contract every platform fulfils, and the records it hands back to the core.
+
+A platform is a class with a ``config_type`` and any of the optional hooks below; it
+implements only what it needs, as a pluggy plugin does:
+
+* ``resolve(config, settings, env) -> Destination``: where the spans go, fully resolved and
+  checked, without touching the network. ``llmops check``, ``doctor`` and ``run`` read it;
+  ``instrument()`` builds from it. A platform without it is checked by its Struct alone.
+* ``setup(config_or_destination, settings) -> PlatformSetup``: the exporters and processors
+  to add. It receives what ``resolve`` returned when the platform has ``resolve``, else its
+  decoded section. A platform whose ``resolve`` returns an OTLP destination may leave it out:
+  the core then builds the OTLP exporter itself.
+* ``environment(config) -> {key: (VAR, ...)}``: which environment variables fill which keys
+  of the section when the file leaves them unset, so that ``llmops check`` names the source.
+* ``probes(destination) -> [Probe, ...]``: what ``llmops doctor`` checks.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import msgspec
+
+from ._masking import MASK
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import SpanProcessor
@@ -13,7 +30,92 @@ if TYPE_CHECKING:
 
     from ._config import Settings
 
-__all__ = ["PlatformPlugin", "PlatformSetup"]
+__all__ = [
+    "OPTIONAL_HOOKS",
+    "Destination",
+    "PlatformPlugin",
+    "PlatformSetup",
+    "Probe",
+    "Transport",
+    "missing_members",
+]
+
+Transport = Literal["grpc", "http", "in-process", "custom"]
+"""How a destination's spans travel: OTLP/gRPC, OTLP/HTTP protobuf, written in-process (a
+local store), or by an exporter the platform makes (``custom``)."""
+
+OPTIONAL_HOOKS = ("resolve", "setup", "environment", "probes")
+
+
+class Destination(msgspec.Struct, frozen=True, kw_only=True):
+    """Where one platform's spans go, resolved from the config and the environment.
+
+    >>> import llmops
+    >>> llmops.Destination(
+    ...     description="Acme, OTLP/HTTP http://127.0.0.1:4318/v1/traces",
+    ...     transport="http",
+    ...     endpoint="http://127.0.0.1:4318/v1/traces",
+    ...     headers={"authorization": "Bearer s3cret"},
+    ... ).headers_shown()
+    {'authorization': '***'}
+
+    ``description`` is the one line ``llmops check`` and ``instrument()`` show (no secrets).
+    For ``grpc`` and ``http`` the core can build the OTLP exporter from ``endpoint``,
+    ``headers``, ``compression``, ``timeout_s`` and the TLS files; ``details`` holds what a
+    platform needs beyond that (a msgspec Struct, compared to tell whether a new
+    ``instrument()`` call changes anything).
+    """
+
+    description: str
+    transport: Transport = "custom"
+    endpoint: str = ""
+    headers: Mapping[str, str] = msgspec.field(default_factory=dict)
+    """Sent with every export; the values are secrets, masked wherever llmops prints them."""
+    compression: Literal["none", "gzip"] = "none"
+    timeout_s: float = 10.0
+    """Upper bound on one export call, with its retries."""
+    insecure: bool | None = None
+    """gRPC without TLS; ``None``: TLS unless the endpoint is ``http://``."""
+    certificate_file: str | None = None
+    """CA bundle that verifies the server (TLS)."""
+    client_certificate_file: str | None = None
+    """Client certificate, for mutual TLS."""
+    client_key_file: str | None = None
+    """Client private key, for mutual TLS."""
+    resource_attributes: Mapping[str, str] = msgspec.field(default_factory=dict)
+    details: Any = None
+
+    def __repr__(self) -> str:
+        fields = {name: getattr(self, name) for name in self.__struct_fields__}
+        fields["headers"] = self.headers_shown()
+        return f"Destination({', '.join(f'{k}={v!r}' for k, v in fields.items())})"
+
+    __str__ = __repr__
+
+    def headers_shown(self) -> dict[str, str]:
+        """The header names, each value masked."""
+        return dict.fromkeys(self.headers, MASK)
+
+    @property
+    def otlp(self) -> bool:
+        """Whether the core can build this destination's exporter (OTLP/gRPC or HTTP)."""
+        return self.transport in ("grpc", "http")
+
+
+class Probe(msgspec.Struct, frozen=True, kw_only=True):
+    """One check of ``llmops doctor``.
+
+    ``kind="tcp"``: ``url``'s host and port accept a connection. ``kind="http"``: ``GET url``
+    answers 200; ``check``, if given, reads the body and returns a problem (a sentence) or
+    ``None``. ``kind="local"``: ``check("")`` runs on this machine (a folder, a package).
+    ``detail`` is shown when the probe passes.
+    """
+
+    name: str
+    kind: Literal["tcp", "http", "local"] = "tcp"
+    url: str = ""
+    check: Callable[[str], str | None] | None = None
+    detail: str = ""
 
 
 class PlatformSetup(msgspec.Struct, frozen=True, kw_only=True):
@@ -23,8 +125,7 @@ class PlatformSetup(msgspec.Struct, frozen=True, kw_only=True):
     the ``tracing`` section, adds ``processors`` as they are, merges ``resource_attributes``
     into the provider's resource, and calls ``on_shutdown`` (bounded) when llmops shuts down.
     Fields are keyword-only; ``msgspec.structs.replace(setup, description=...)`` copies one
-    with changes. (A msgspec Struct, not a dataclass: defining a dataclass costs about 0.3 ms
-    of every set-up.)
+    with changes.
     """
 
     exporters: Sequence[SpanExporter] = ()
@@ -37,23 +138,49 @@ class PlatformSetup(msgspec.Struct, frozen=True, kw_only=True):
 
 @runtime_checkable
 class PlatformPlugin(Protocol):
-    """The contract of a platform: a config section type and a ``setup`` method.
+    """The contract of a platform: a config section type, and optional hooks.
 
     >>> import msgspec, llmops
-    >>> class AcmeConfig(msgspec.Struct, forbid_unknown_fields=True):
+    >>> class AcmeConfig(llmops.Section):
     ...     endpoint: str = "http://127.0.0.1:4318/v1/traces"
     >>> @llmops.register_platform("acme_doc")
     ... class Acme:
     ...     config_type = AcmeConfig
-    ...     def setup(self, config: AcmeConfig, settings: object) -> llmops.PlatformSetup:
-    ...         return llmops.PlatformSetup()
+    ...     def resolve(self, config, settings, env):
+    ...         return llmops.Destination(
+    ...             description=f"Acme, OTLP/HTTP {config.endpoint}",
+    ...             transport="http",
+    ...             endpoint=config.endpoint,
+    ...         )
 
     ``config_type`` is the msgspec Struct that validates the platform's own config section
-    (the top-level key equal to the platform's name). ``setup`` receives that section, decoded
-    and validated, and the common settings; it returns a :class:`PlatformSetup`. It may raise
-    :class:`~llmops.ConfigurationError` for a config that cannot work.
+    (the top-level key equal to the platform's name); :class:`llmops.Section` is a base that
+    masks secrets. The optional hooks (``resolve``, ``setup``, ``environment``, ``probes``)
+    are described in this module's docstring and in ``docs/plugins.md``; a platform needs
+    ``resolve`` or ``setup``, or both. Either may raise :class:`~llmops.ConfigurationError`
+    for a config that cannot work; from ``resolve`` that error reaches ``llmops check`` too.
     """
 
     config_type: type[Any]
 
-    def setup(self, config: Any, settings: Settings) -> PlatformSetup: ...
+
+def missing_members(cls: type) -> list[str]:
+    """What ``cls`` lacks (or has in the wrong form) to be a platform."""
+    missing = []
+    config_type = getattr(cls, "config_type", None)
+    if config_type is None:
+        missing.append("config_type")
+    elif not isinstance(config_type, type):
+        missing.append("config_type (must be a class, such as a msgspec.Struct)")
+    for hook in OPTIONAL_HOOKS:
+        if hasattr(cls, hook) and not callable(getattr(cls, hook)):
+            missing.append(f"{hook} (must be a method)")
+    if not hasattr(cls, "setup") and not hasattr(cls, "resolve"):
+        missing.append("setup or resolve (a platform needs at least one)")
+    return missing
+
+
+def hook(plugin: object, name: str) -> Callable[..., Any] | None:
+    """The bound optional hook ``name`` of ``plugin``, or ``None`` if it does not have it."""
+    found = getattr(plugin, name, None)
+    return found if callable(found) else None

@@ -12,12 +12,11 @@ import keyword
 import os
 import threading
 
-from ._errors import UnknownPlatformError
+from ._errors import PluginLoadError, UnknownPlatformError
 
-# Not `from typing import TYPE_CHECKING`: `import llmops` stays clear of typing (≈10 ms).
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # not from typing: `import llmops` stays clear of it
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Mapping
     from importlib.metadata import EntryPoint
     from typing import TypeVar
 
@@ -26,45 +25,35 @@ if TYPE_CHECKING:
     P = TypeVar("P", bound=type)
 
 __all__ = [
+    "BUILTIN_PLATFORMS",
     "ENTRY_POINT_GROUP",
     "PlatformRegistry",
+    "PluginLoadError",
     "available_platforms",
     "get_platform",
     "register_platform",
 ]
 
 ENTRY_POINT_GROUP = "llmops.platforms"
-DISABLE_ENTRY_POINTS_ENV = "LLMOPS_DISABLE_ENTRY_POINTS"
 DISABLE_PLUGINS_ENV = "LLMOPS_DISABLE_PLUGINS"
-"""Either variable set to 1/true/yes/on turns entry-point discovery off (as ``plugins: false``)."""
+"""Set to 1/true/yes/on, it turns entry-point discovery off (as ``plugins: false``)."""
 
-PROTOCOL_MEMBERS = ("config_type", "setup")
-"""The members of :class:`llmops.PlatformPlugin` that registration checks, in report order."""
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
-RESERVED_NAMES = frozenset(
-    {"enrichment", "instrumentation", "platform", "platforms", "plugins", "service", "tracing"}
-)
-"""Top-level config sections of the core; a platform's section cannot share their names."""
 
-
-class BuiltinPlatform:
-    """A platform shipped with llmops: imported on first lookup, registering itself."""
-
-    __slots__ = ("extra", "module")
-
-    def __init__(self, module: str, extra: str) -> None:
-        self.module = module
-        self.extra = extra
-
-
-BUILTIN_PLATFORMS: Mapping[str, BuiltinPlatform] = {
-    "arize": BuiltinPlatform("llmops._platforms.arize", extra="arize"),
-    "mlflow": BuiltinPlatform("llmops._platforms.mlflow", extra="mlflow"),
+BUILTIN_PLATFORMS: Mapping[str, Mapping[str, str]] = {
+    "arize": {
+        "class": "llmops._platforms.arize:ArizePlatform",
+        "err": "install its dependencies with: pip install 'llmops[arize]'",
+        "extra": "arize",
+    },
+    "mlflow": {
+        "class": "llmops._platforms.mlflow:MlflowPlatform",
+        "err": "install its dependencies with: pip install 'llmops[mlflow]'",
+        "extra": "mlflow",
+    },
 }
-
-
-class PluginLoadError(ImportError):
-    """An entry-point plugin or a built-in platform module failed to import."""
+"""The platforms shipped with llmops, as fsspec lists its built-in filesystems: an import
+path, imported on first lookup, and the error text for a missing dependency."""
 
 
 def validate_name(name: object) -> str:
@@ -82,42 +71,32 @@ def validate_name(name: object) -> str:
             f"invalid platform name {name!r}: use a lower-case identifier of at most 64 "
             "characters (letters a-z, digits and '_', starting with a letter), such as 'acme'"
         )
-    if name in RESERVED_NAMES:
+    from ._config import COMMON_SECTIONS  # the core's own sections: the one list of them
+
+    if name in COMMON_SECTIONS:
         raise ValueError(
             f"invalid platform name {name!r}: it is a reserved config section "
-            f"({', '.join(sorted(RESERVED_NAMES))}); choose another name"
+            f"({', '.join(sorted(COMMON_SECTIONS))}); choose another name"
         )
     return name
-
-
-def missing_members(cls: type) -> list[str]:
-    """The members of the plugin Protocol that ``cls`` lacks (or has in the wrong form)."""
-    missing = [member for member in PROTOCOL_MEMBERS if not hasattr(cls, member)]
-    if "setup" not in missing and not callable(getattr(cls, "setup", None)):
-        missing.append("setup (must be a method)")
-    config_type = getattr(cls, "config_type", None)
-    if "config_type" not in missing and not isinstance(config_type, type):
-        missing.append("config_type (must be a class, such as a msgspec.Struct)")
-    return missing
 
 
 class PlatformRegistry:
     """Names to platform classes. Thread-safe; the module-level functions use one instance.
 
-    ``builtins`` maps names to modules imported on first lookup; ``entry_point_group``
-    (``None`` to disable) names where installed distributions advertise more platforms.
+    ``builtins`` maps names to ``{"class": "module:Class", "err": ...}`` entries imported on
+    first lookup; ``entry_point_group`` (``None`` to disable) names where installed
+    distributions advertise more platforms.
     """
 
     def __init__(
         self,
-        builtins: Mapping[str, BuiltinPlatform] | None = None,
+        builtins: Mapping[str, Mapping[str, str]] | None = None,
         entry_point_group: str | None = ENTRY_POINT_GROUP,
     ) -> None:
         self._classes: dict[str, type[PlatformPlugin]] = {}
         self._origins: dict[str, str] = {}
         self._builtins = dict(builtins or {})
-        self._builtin_classes: dict[str, type[PlatformPlugin]] = {}
-        """Built-in classes once their module ran: its import registers only the first time."""
         self._group = entry_point_group
         self._entry_points: dict[str, EntryPoint] | None = None
         self._lock = threading.RLock()
@@ -126,6 +105,8 @@ class PlatformRegistry:
 
     def register(self, name: str, cls: type, *, replace: bool = False, origin: str = "") -> None:
         """Register ``cls`` under ``name``; see :func:`register_platform`."""
+        from ._plugin import missing_members
+
         validate_name(name)
         if not isinstance(cls, type):
             raise TypeError(f"platform {name!r}: expected a class, got {type(cls).__name__}")
@@ -135,23 +116,15 @@ class PlatformRegistry:
                 f"llmops.PlatformPlugin protocol; missing: {', '.join(missing)}"
             )
         with self._lock:
-            builtin = self._builtins.get(name)
-            loading_itself = builtin is not None and cls.__module__ == builtin.module
-            if loading_itself:
-                self._builtin_classes[name] = cls
-                if name in self._classes and not replace:
-                    return  # replaced (replace=True) before its module was imported: keep that
-            taken = name in self._classes or (builtin is not None and not loading_itself)
+            taken = name in self._classes or name in self._builtins
             if taken and not replace:
-                current = self._origins.get(name) or f"built-in ({builtin.module})"  # type: ignore[union-attr]
+                current = self._origins.get(name) or f"built-in ({self._builtins[name]['class']})"
                 raise ValueError(
                     f"platform {name!r} is already registered ({current}); pass replace=True "
                     "to replace it"
                 )
             self._classes[name] = cls
-            self._origins[name] = origin or (
-                "built-in" if loading_itself else f"registered by {cls.__module__}"
-            )
+            self._origins[name] = origin or f"registered by {cls.__module__}"
 
     def unregister(self, name: str) -> None:
         """Forget ``name`` (a built-in becomes lazily importable again). Mostly for tests."""
@@ -193,12 +166,6 @@ class PlatformRegistry:
                 return True
             return discover and name in self._discovered()
 
-    def known(self, *, discover: bool = True) -> KnownNames:
-        """The names as a container whose membership test reads entry points only on a miss:
-        a config naming only built-in platforms never scans the installed distributions
-        (about 8 ms with a few dozen installed)."""
-        return KnownNames(self, discover)
-
     def origin(self, name: str) -> str:
         """Where ``name`` comes from: built-in, registered by a module, or an entry point."""
         with self._lock:
@@ -213,28 +180,24 @@ class PlatformRegistry:
     # -- internals ------------------------------------------------------------------------
 
     def _unknown(self, name: str, *, discover: bool = True) -> UnknownPlatformError:
-        import difflib
+        from ._suggest import closest
 
         names = self.names(discover=discover)
-        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-        return UnknownPlatformError(name, names, close[0] if close else None)
+        return UnknownPlatformError(name, names, closest(name, names))
 
     def _import_builtin(self, name: str) -> None:
         import importlib
 
-        builtin = self._builtins[name]
-        if (cls := self._builtin_classes.get(name)) is not None:
-            # Imported before and unregistered since: the module will not run (register) again.
-            self._classes[name] = cls
-            self._origins[name] = "built-in"
-            return
+        entry = self._builtins[name]
+        module, _, attr = entry["class"].partition(":")
         try:
-            importlib.import_module(builtin.module)
+            cls = getattr(importlib.import_module(module), attr)
         except ImportError as exc:
             raise PluginLoadError(
-                f"the built-in platform {name!r} could not be imported ({exc}); install its "
-                f"dependencies with: pip install 'llmops[{builtin.extra}]'"
+                f"the built-in platform {name!r} could not be imported ({exc}); {entry['err']}"
             ) from exc
+        self._classes[name] = cls
+        self._origins[name] = "built-in"
 
     def _discovered(self) -> dict[str, EntryPoint]:
         """The entry points of the group, read once (the lock is held by the caller)."""
@@ -293,25 +256,6 @@ class PlatformRegistry:
             )
 
 
-class KnownNames:
-    """A live view of a registry's names: ``in`` is cheap, iterating lists them all."""
-
-    __slots__ = ("_discover", "_registry")
-
-    def __init__(self, registry: PlatformRegistry, discover: bool) -> None:
-        self._registry = registry
-        self._discover = discover
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self._registry.knows(name, discover=self._discover)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._registry.names(discover=self._discover))
-
-    def __len__(self) -> int:
-        return len(self._registry.names(discover=self._discover))
-
-
 def _describe(ep: EntryPoint) -> str:
     dist = getattr(ep, "dist", None)
     where = f" from {dist.name} {dist.version}" if dist is not None else ""
@@ -323,8 +267,8 @@ def _env_flag(name: str) -> bool:
 
 
 def plugins_disabled_by_env() -> bool:
-    """``LLMOPS_DISABLE_PLUGINS`` (or the older ``LLMOPS_DISABLE_ENTRY_POINTS``) is set."""
-    return _env_flag(DISABLE_PLUGINS_ENV) or _env_flag(DISABLE_ENTRY_POINTS_ENV)
+    """``LLMOPS_DISABLE_PLUGINS`` is set to a true value."""
+    return _env_flag(DISABLE_PLUGINS_ENV)
 
 
 _default = PlatformRegistry(BUILTIN_PLATFORMS)
@@ -362,7 +306,7 @@ def get_platform(name: str) -> type[PlatformPlugin]:
     """The platform class registered under ``name`` (a :class:`Platform` member or a string).
 
     Raises :class:`UnknownPlatformError` (a ``LookupError``) listing what exists and the
-    closest name, or :class:`PluginLoadError` (an ``ImportError``) naming a plugin that
+    closest name, or :class:`llmops.PluginLoadError` (an ``ImportError``) naming a plugin that
     failed to import.
     """
     return _default.get(name)

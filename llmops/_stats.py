@@ -54,6 +54,10 @@ class SpanStats:
         """Spans that never reached their platform."""
         return self.dropped + self.failed + self.abandoned
 
+    def since(self, earlier: SpanStats) -> SpanStats:
+        """The counts added after ``earlier`` was taken."""
+        return SpanStats(*(getattr(self, n) - getattr(earlier, n) for n in _FIELDS))
+
     def __repr__(self) -> str:
         counts = ", ".join(f"{name}={getattr(self, name)}" for name in _FIELDS)
         return f"SpanStats({counts})"

@@ -1,4 +1,5 @@
-"""Session-wide test setup: the private network namespace, a real Phoenix, the Gemini stub.
+"""Session-wide test setup: the private network namespace, a real Phoenix, the Gemini stub,
+and the isolation every test gets (``_isolated``).
 
 Other fixtures will be added here by others; keep each one small and documented.
 """
@@ -17,6 +18,7 @@ _REPO_ROOT = str(Path(__file__).resolve().parents[1])
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
+from tests.core_support import ENV_PREFIXES, REQUIRE_E2E  # noqa: E402
 from tests.servers import netns  # noqa: E402
 from tests.servers.phoenix import PhoenixServer, binary_available, default_binary  # noqa: E402
 
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from llmops.testing.gemini_stub import GeminiStub
 
 _NETNS_KEY = pytest.StashKey[bool]()
+# Resolved at import: every test clears LLMOPS_* (LLMOPS_PHOENIX_BIN included).
+_PHOENIX_BIN = default_binary()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,12 +47,12 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(scope="session")
 def phoenix_server() -> Iterator[PhoenixServer]:
     """A real Phoenix on loopback ports for the whole session (about 10-15 s to start)."""
-    if not binary_available():
-        reason = f"Phoenix executable not found at {default_binary()} (set LLMOPS_PHOENIX_BIN)"
-        if os.environ.get("LLMOPS_REQUIRE_E2E") == "1":
+    if not binary_available(_PHOENIX_BIN):
+        reason = f"Phoenix executable not found at {_PHOENIX_BIN} (set LLMOPS_PHOENIX_BIN)"
+        if REQUIRE_E2E:
             pytest.fail(f"{reason}; LLMOPS_REQUIRE_E2E=1 requires it", pytrace=False)
         pytest.skip(reason)
-    server = PhoenixServer()
+    server = PhoenixServer(binary=_PHOENIX_BIN)
     try:
         server.start()
         yield server
@@ -63,3 +67,32 @@ def gemini_stub() -> Iterator[GeminiStub]:
 
     with GeminiStub() as stub:
         yield stub
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Every test starts as in a fresh process, and leaves nothing behind.
+
+    No variable with a prefix of ``tests.core_support.ENV_PREFIXES`` (llmops, OpenTelemetry,
+    Phoenix, Arize, MLflow, OpenInference, the colour switches); the working directory is the
+    test's ``tmp_path``; ``llmops.testing.reset()`` before and after (llmops shut down,
+    ``llmops.stats()`` zeroed, the global TracerProvider forgotten). ``monkeypatch`` restores
+    the environment and the working directory after the test.
+
+    Session- and module-scoped fixtures that a test requests are set up before it (pytest
+    orders fixtures by scope), in the outer environment; one first requested from inside a
+    test (``request.getfixturevalue``) is not, which is why the harness's own switches
+    (``LLMOPS_REQUIRE_E2E``, ``LLMOPS_PHOENIX_BIN``, ...) are read at import. A module that
+    needs more (an in-house platform registered, fake instrumentors, no proxy variables) adds
+    a small fixture of its own, with another name: a fixture named ``_isolated`` replaces
+    this one.
+    """
+    import llmops.testing
+
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIXES):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    llmops.testing.reset()
+    yield
+    llmops.testing.reset()

@@ -1,7 +1,9 @@
 """Helpers shared by the core unit tests (config, Arize platform, instrumentors, lifecycle).
 
-Plain functions, not fixtures: each test module wires the ones it needs into its own
-fixtures, so nothing here depends on the session-wide ``conftest.py``.
+Plain functions and constants, not fixtures. The one isolation fixture every test gets (no
+ambient configuration, an empty working directory, llmops reset) lives in ``conftest.py`` and
+uses :data:`ENV_PREFIXES`; a module that needs more wires the helpers here into a small fixture
+of its own.
 """
 
 from __future__ import annotations
@@ -18,46 +20,47 @@ import pytest
 
 __all__ = [
     "ENV_PREFIXES",
-    "clean_environment",
+    "REQUIRE_E2E",
+    "clear_proxy_environment",
     "exporter_endpoint",
     "exporter_headers",
     "exporters_of",
     "fake_instrumentors",
     "free_port",
     "llmops_processors",
-    "reset_tracing_globals",
     "run_python",
     "subprocess_env",
 ]
 
-ENV_PREFIXES = ("PHOENIX_", "OTEL_", "ARIZE_", "LLMOPS_", "MLFLOW_")
-"""Environment variables that llmops or the OpenTelemetry SDK read: cleared for every test."""
+ENV_PREFIXES = (
+    "PHOENIX_",
+    "OTEL_",
+    "ARIZE_",
+    "LLMOPS_",
+    "MLFLOW_",
+    "OPENINFERENCE_",
+    "NO_COLOR",
+    "FORCE_COLOR",
+)
+"""Environment variables cleared for every test (``conftest.py``) and for child interpreters
+(:func:`subprocess_env`): what llmops, the OpenTelemetry SDK, Phoenix, MLflow and the
+OpenInference instrumentors read, and the CLI's colour switches.
+
+A test-harness knob with one of these prefixes (``LLMOPS_REQUIRE_E2E``, ``LLMOPS_PHOENIX_BIN``,
+``LLMOPS_MEMORY_SPANS``, ...) must be read at import, before the first test clears it."""
+
+REQUIRE_E2E = os.environ.get("LLMOPS_REQUIRE_E2E") == "1"
+"""``LLMOPS_REQUIRE_E2E=1``: a missing server executable fails the run instead of skipping.
+Read at import: a session fixture first requested from inside a test (``getfixturevalue``)
+runs after the test's environment was cleared."""
 
 
-def clean_environment(monkeypatch: pytest.MonkeyPatch, cwd: Path) -> None:
-    """No ambient configuration: no llmops/OTel/Phoenix variables, an empty working dir."""
+def clear_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``http_proxy``, ``HTTPS_PROXY``, ``grpc_proxy``, ``no_proxy``, ... for this test:
+    for the end-to-end modules, whose HTTP and gRPC clients talk to loopback servers."""
     for name in list(os.environ):
-        if name.startswith(ENV_PREFIXES):
+        if name.lower().endswith("_proxy"):
             monkeypatch.delenv(name)
-    monkeypatch.chdir(cwd)
-
-
-def reset_tracing_globals() -> None:
-    """Shut llmops down and forget the global TracerProvider, as in a fresh process.
-
-    OpenTelemetry lets a process set its global provider once; its own test suite resets
-    these module globals the same way between tests.
-    """
-    from opentelemetry import trace
-    from opentelemetry.util._once import Once
-
-    import llmops
-    import llmops._setup as setup
-
-    llmops.shutdown()
-    setup._owned_global = None
-    trace._TRACER_PROVIDER_SET_ONCE = Once()
-    trace._TRACER_PROVIDER = None
 
 
 def free_port() -> int:

@@ -19,6 +19,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "benchmarks" / "run.py"
+# Read at import: every test runs with LLMOPS_* cleared (tests/conftest.py).
+EXTRA_PEERS = os.environ.get("LLMOPS_BENCH_SMOKE_PEERS", "")
 
 SECTIONS = (
     "### Machine",
@@ -36,8 +38,7 @@ SECTIONS = (
 
 
 def _peers() -> list[str]:
-    extra = os.environ.get("LLMOPS_BENCH_SMOKE_PEERS", "")
-    wanted = [p.strip() for p in extra.split(",") if p.strip()]
+    wanted = [p.strip() for p in EXTRA_PEERS.split(",") if p.strip()]
     present = [p for p in wanted if (ROOT / ".venvs" / f"bench-{p}" / "bin" / "python").exists()]
     return ["llmops", "otel", *present]
 

@@ -51,18 +51,6 @@ ACME_MODULE = textwrap.dedent(
 )
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No variable from outside changes what the commands see; the cwd is a temp folder."""
-    for key in list(os.environ):
-        if key.startswith(("PHOENIX_", "MLFLOW_", "OTEL_", "LLMOPS_", "ARIZE_")) or key in {
-            "NO_COLOR",
-            "FORCE_COLOR",
-        }:
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-
-
 def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Any:
     """Run ``python -m llmops ARGS`` in a fresh interpreter."""
     full_env = {**os.environ, **(env or {})}

@@ -12,14 +12,8 @@ import pytest
 from llmops import ConfigurationError
 from llmops._config import LoadedConfig, ServiceConfig, Settings, TracingConfig, load_config
 from llmops._platforms.arize import ArizeConfig
-from tests.core_support import clean_environment
 
 KNOWN = ["arize", "mlflow"]
-
-
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_environment(monkeypatch, tmp_path)
 
 
 def write(path: Path, text: str) -> Path:

@@ -130,11 +130,6 @@ def load_both(document: dict[str, Any], directory: Path) -> tuple[LoadedConfig, 
     )
 
 
-@pytest.fixture(autouse=True)
-def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LLMOPS_CONFIG", raising=False)
-
-
 @PROPERTY
 @given(document=documents)
 def test_yaml_and_toml_load_to_equal_structs(document: dict[str, Any]) -> None:

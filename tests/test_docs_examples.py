@@ -171,9 +171,6 @@ def _check_config(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     raw: Any = yaml.safe_load(block.body) if block.lang == "yaml" else tomllib.loads(block.body)
     if block.marker == "not-config" or (block.lang == "toml" and "[project" in block.body):
         return  # parsed: enough for a file that is not an llmops config
-    for key in list(os.environ):
-        if key.startswith(("PHOENIX_", "MLFLOW_", "OTEL_", "LLMOPS_", "ARIZE_")):
-            monkeypatch.delenv(key)
     _placeholders(block.body, monkeypatch)
     path = tmp_path / ("llmops.yaml" if block.lang == "yaml" else "llmops.toml")
     path.write_text(block.body, encoding="utf-8")

@@ -8,9 +8,7 @@ the config's defaults. MLflow: ``tests/mlflow/test_mlflow_enrichment.py``.
 from __future__ import annotations
 
 import json
-import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +17,7 @@ import yaml
 
 import llmops
 from llmops import Platform
+from tests.core_support import clear_proxy_environment
 from tests.enrichment_app import DEFAULTS, Expected, run
 
 if TYPE_CHECKING:
@@ -29,12 +28,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(autouse=True)
-def _clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key in list(os.environ):
-        if key.startswith(("PHOENIX_", "OTEL_", "LLMOPS_")) or key.lower().endswith("_proxy"):
-            monkeypatch.delenv(key)
-    yield
-    llmops.shutdown()
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy variable either (the rest of the isolation: ``conftest.py``)."""
+    clear_proxy_environment(monkeypatch)
 
 
 def _metadata(attributes: dict[str, Any]) -> dict[str, Any]:

@@ -21,11 +21,9 @@ from llmops import ConfigurationError, Platform, PlatformSetup
 from llmops._config import Section
 from tests import instrumentor_fakes
 from tests.core_support import (
-    clean_environment,
     fake_instrumentors,
     free_port,
     llmops_processors,
-    reset_tracing_globals,
 )
 from tests.instrumentor_fakes import RecordingInstrumentor
 from tests.otlp_receiver import OtlpReceiver
@@ -55,16 +53,14 @@ class AcmePlatform:
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def _acme_and_fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The fake instrumentors and ``acme_fanout`` for each test (isolation: ``conftest.py``)."""
     from llmops._registry import _default
 
-    clean_environment(monkeypatch, tmp_path)
-    reset_tracing_globals()
     fake_instrumentors(monkeypatch)
     llmops.register_platform("acme_fanout", replace=True)(AcmePlatform)
     AcmePlatform.setups = 0
     yield
-    reset_tracing_globals()
     instrumentor_fakes.reset()
     _default.unregister("acme_fanout")
 

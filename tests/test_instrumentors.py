@@ -16,10 +16,8 @@ from llmops import ConfigurationError, Platform, _instrumentors
 from llmops._instrumentors import InstrumentorSpec, register_instrumentor
 from tests import instrumentor_fakes
 from tests.core_support import (
-    clean_environment,
     fake_instrumentors,
     free_port,
-    reset_tracing_globals,
     run_python,
 )
 from tests.instrumentor_fakes import ExplodingInstrumentor, RecordingInstrumentor
@@ -29,12 +27,10 @@ MISSING_PACKAGE = "llmops-test-package-that-is-not-installed"
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    clean_environment(monkeypatch, tmp_path)
-    reset_tracing_globals()
+def _fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The fake instrumentors for each test (isolation: ``conftest.py``)."""
     fake_instrumentors(monkeypatch)
     yield
-    reset_tracing_globals()
     instrumentor_fakes.reset()
 
 
@@ -158,7 +154,7 @@ def test_missing_package_is_an_error_when_strict(tmp_path: Path, missing_entry: 
     assert f"pip install {MISSING_PACKAGE}" in str(info.value)
     assert info.value.field == f"$.instrumentation.{missing_entry}"
     assert info.value.path == str(path)
-    assert llmops._setup._active is None  # the half-built setup was closed
+    assert llmops._lifecycle.current() is None  # the half-built setup was closed
 
 
 def test_missing_library_names_it(tmp_path: Path) -> None:

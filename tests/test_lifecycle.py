@@ -19,12 +19,10 @@ import llmops
 from llmops import Platform
 from tests import instrumentor_fakes
 from tests.core_support import (
-    clean_environment,
     exporters_of,
     fake_instrumentors,
     free_port,
     llmops_processors,
-    reset_tracing_globals,
     run_python,
 )
 from tests.instrumentor_fakes import RecordingInstrumentor
@@ -34,12 +32,10 @@ SPANS = 1000
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    clean_environment(monkeypatch, tmp_path)
-    reset_tracing_globals()
+def _fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The fake instrumentors for each test (isolation: ``conftest.py``)."""
     fake_instrumentors(monkeypatch)
     yield
-    reset_tracing_globals()
     instrumentor_fakes.reset()
 
 
@@ -202,13 +198,13 @@ def test_platform_rejecting_the_new_config_keeps_the_old_setup(tmp_path: Path) -
     good = config_for(tmp_path, unreachable_http(), name="good.yaml")
     provider = llmops.instrument("arize", config_path=good)
     [processor] = llmops_processors(provider)
-    active = llmops._setup._active
+    active = llmops._lifecycle.current()
     # valid for the schema, rejected by the platform's endpoint rules in setup()
     bad = write_config(tmp_path / "bad.yaml", "arize:\n  endpoint: http://127.0.0.1:9000\n")
     with pytest.raises(llmops.ConfigurationError, match="protocol"):
         llmops.instrument("arize", config_path=bad)
     # the platform rejected the config before the old setup was touched: still traced
-    assert llmops._setup._active is active
+    assert llmops._lifecycle.current() is active
     assert processor.attached
     assert RecordingInstrumentor.uninstrument_calls == 0
     assert RecordingInstrumentor().is_instrumented_by_opentelemetry
@@ -231,7 +227,7 @@ def test_shutdown_is_idempotent(tmp_path: Path, receiver: OtlpReceiver) -> None:
     llmops.shutdown()
     llmops.shutdown()
     assert RecordingInstrumentor.uninstrument_calls == 1
-    assert llmops._setup._active is None
+    assert llmops._lifecycle.current() is None
     with tracer.start_as_current_span("after-shutdown"):
         pass
     provider.force_flush(1000)
@@ -299,7 +295,7 @@ def test_atexit_registration_in_a_fresh_process(tmp_path: Path) -> None:
         import llmops
 
         def ours():
-            return registered.count("llmops._setup.shutdown")
+            return registered.count("llmops._lifecycle.shutdown")
 
         counts = [ours()]
         llmops.instrument("arize", config_path=sys.argv[1])
@@ -407,7 +403,7 @@ def test_batch_is_the_default_with_the_configured_limits(tmp_path: Path) -> None
     assert batch._max_queue_size == 64
     assert batch._max_export_batch_size == 64  # never larger than the queue
     assert batch._schedule_delay_millis == 250
-    assert len(exporters_of(llmops._setup._active.provider)) == 1  # type: ignore[union-attr]
+    assert len(exporters_of(llmops._lifecycle.current().provider)) == 1  # type: ignore[union-attr]
 
 
 # -- an application's own global TracerProvider (a subprocess: the global is set once) --------

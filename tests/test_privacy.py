@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,24 +19,12 @@ import yaml
 import llmops
 from llmops import ConfigurationError, Platform
 from llmops._config import PRIVACY_FIELDS, TracingConfig
-from tests.core_support import clean_environment, reset_tracing_globals
 
 if TYPE_CHECKING:
     from llmops.testing.gemini_stub import GeminiStub
     from tests.servers.phoenix import PhoenixServer
 
 MODEL = "gemini-2.0-flash"
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    clean_environment(monkeypatch, tmp_path)
-    for name in list(__import__("os").environ):
-        if name.startswith("OPENINFERENCE_"):
-            monkeypatch.delenv(name)
-    reset_tracing_globals()
-    yield
-    reset_tracing_globals()
 
 
 def test_every_privacy_setting_is_an_openinference_trace_config_field() -> None:

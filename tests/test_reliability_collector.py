@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,6 @@ import pytest
 
 import llmops
 from llmops import Platform
-from tests.core_support import clean_environment, reset_tracing_globals
 from tests.reliability_support import FixedPortReceiver, record, wait_until
 
 if TYPE_CHECKING:
@@ -27,15 +25,6 @@ if TYPE_CHECKING:
     from tests.servers.phoenix import PhoenixServer
 
 BURST = 200
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    clean_environment(monkeypatch, tmp_path)
-    reset_tracing_globals()
-    llmops._stats.reset()
-    yield
-    reset_tracing_globals()
 
 
 def _burst(provider: TracerProvider, label: str, count: int = BURST) -> float:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from hypothesis import strategies as st
 import llmops
 from llmops import ConfigurationError, Platform
 from llmops._config import MAX_CONFIG_BYTES
-from tests.core_support import clean_environment, reset_tracing_globals
 from tests.reliability_support import record
 
 EXAMPLES = 120
@@ -35,14 +33,6 @@ PROPERTY = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    clean_environment(monkeypatch, tmp_path)
-    reset_tracing_globals()
-    yield
-    reset_tracing_globals()
 
 
 class Outcome:

@@ -58,8 +58,8 @@ CHILD = textwrap.dedent(
     print(json.dumps({
         "before_mb": before, "after_mb": after, "peak_mb": max(peak, after), "seconds": took,
         "dropped": stats.dropped, "failed": stats.failed, "exported": stats.exported,
-        "queued": sum(p.queued() for p in llmops._setup._active.processors),
-        "in_flight": sum(g.in_flight for g in llmops._setup._active.guards),
+        "queued": sum(p.queued() for p in llmops._lifecycle.current().processors),
+        "in_flight": sum(g.in_flight for g in llmops._lifecycle.current().guards),
     }), flush=True)
     """
 )

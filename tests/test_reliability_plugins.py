@@ -27,9 +27,7 @@ from llmops import ConfigurationError, PlatformSetup
 from llmops._registry import ENTRY_POINT_GROUP, PluginLoadError, _default
 from tests import instrumentor_fakes
 from tests.core_support import (
-    clean_environment,
     fake_instrumentors,
-    reset_tracing_globals,
     subprocess_env,
 )
 from tests.instrumentor_fakes import RecordingInstrumentor
@@ -40,13 +38,11 @@ BATCHES = 5
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    clean_environment(monkeypatch, tmp_path)
-    reset_tracing_globals()
-    llmops._stats.reset()
+def _fakes_and_unregister(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The fake instrumentors for each test, and the ``acme_*`` platforms it registered gone
+    after it (isolation: ``conftest.py``)."""
     fake_instrumentors(monkeypatch)
     yield
-    reset_tracing_globals()
     instrumentor_fakes.reset()
     for name in ("acme_broken", "acme_ok"):
         _default.unregister(name)

@@ -27,7 +27,7 @@ import pytest
 import llmops
 from llmops import PlatformSetup
 from llmops._registry import _default
-from tests.core_support import clean_environment, reset_tracing_globals, subprocess_env
+from tests.core_support import subprocess_env
 from tests.otlp_receiver import OtlpReceiver
 from tests.reliability_support import record
 
@@ -40,12 +40,9 @@ REGISTRATIONS = 300
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    clean_environment(monkeypatch, tmp_path)
-    reset_tracing_globals()
-    llmops._stats.reset()
+def _unregister_conc() -> Iterator[None]:
+    """The ``conc_*`` platforms a test registered are gone after it (isolation: ``conftest.py``)."""
     yield
-    reset_tracing_globals()
     for i in range(REGISTRATIONS):
         _default.unregister(f"conc_{i}")
 
@@ -138,7 +135,7 @@ FORKING_APP = textwrap.dedent(
     llmops.instrument("arize", config_path=sys.argv[1])
     tracer = trace.get_tracer("app")
     tracer.start_span("parent-before").end()
-    llmops._setup._active.provider.force_flush()  # the parent's connection is open and used
+    llmops._lifecycle.current().provider.force_flush()  # the parent's connection is open and used
 
 
     def work(tag):
@@ -158,7 +155,7 @@ FORKING_APP = textwrap.dedent(
     held, release = threading.Event(), threading.Event()
 
     def hold():
-        with llmops._setup._lock:
+        with llmops._lifecycle._lock:
             held.set()
             release.wait(10)
 

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +31,11 @@ import llmops
 from llmops import ConfigurationError, Platform
 from llmops._config import load_config
 from llmops._registry import available_platforms, get_platform
-from tests.core_support import clean_environment, free_port, reset_tracing_globals, subprocess_env
+from tests.core_support import free_port, subprocess_env
 from tests.otlp_receiver import OtlpReceiver
 
 SECRET = f"S3cr3t-{uuid.uuid4().hex}"
 NON_LOOPBACK = "10.255.255.1"  # never contacted: refused, or the exporter is never used
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    clean_environment(monkeypatch, tmp_path)
-    reset_tracing_globals()
-    yield
-    reset_tracing_globals()
 
 
 class Scan:
@@ -89,7 +81,7 @@ def _exercise(
 
 
 def _scan_active(scan: Scan, label: str) -> None:
-    active = llmops._setup._active
+    active = llmops._lifecycle.current()
     if active is None:
         return
     scan.add(f"{label}: active key", active.key)

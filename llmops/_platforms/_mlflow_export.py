@@ -1,4 +1,7 @@
-"""The MLflow platform's span exporters; imported by its ``setup()``, never by ``import llmops``."""
+"""The MLflow platform's runtime half: the server and store clients that resolve an
+experiment, and the span exporters. Imported by the platform's ``setup()``, never by
+``import llmops``; it imports nothing of ``mlflow.py`` but its records.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +9,272 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
+import msgspec
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from .mlflow import Unresolved, redact
+from .._masking import mask
 
 if TYPE_CHECKING:
-    from .mlflow import Target
+    from .._config import Settings
+    from .._plugin import Destination
+    from .mlflow import MlflowDetails
 
-__all__ = ["ExperimentExporter", "StoreExporter"]
+__all__ = ["ExperimentExporter", "ServerTarget", "StoreExporter", "StoreTarget", "Unresolved"]
 
 logger = logging.getLogger("llmops")
+
+EXPERIMENT_HEADER = "x-mlflow-experiment-id"
+MIN_SERVER_VERSION = (3, 4)
+"""The first MLflow release whose server accepts OTLP at ``/v1/traces``."""
+
+
+def server_too_old(text: str) -> bool:
+    """Whether ``/version`` answered ``text``, a release without the OTLP endpoint."""
+    try:
+        version = tuple(int(p) for p in text.strip().split(".")[:2])
+    except ValueError:
+        return False
+    return bool(version) and version < MIN_SERVER_VERSION
+
+
+def too_old_message(subject: str, text: str) -> str:
+    shown = text.strip() or "older than 2.0"
+    return (
+        f"{subject} is version {shown}, too old to accept OpenTelemetry "
+        f"traces; upgrade it to MLflow {'.'.join(map(str, MIN_SERVER_VERSION))} or later"
+    )
+
+
+class Unresolved(Exception):
+    """The experiment cannot be resolved yet; ``str(self)`` says why and what to do."""
+
+    def __init__(self, message: str, level: int = logging.ERROR) -> None:
+        super().__init__(message)
+        self.level = level
+
+
+# -- targets: where the spans of an experiment go ---------------------------------------------
+
+
+class Target:
+    """A kind of MLflow backend: resolves experiments and makes the exporter for one."""
+
+    uri: str
+
+    def experiment_by_id(self, experiment_id: str) -> str:
+        raise NotImplementedError
+
+    def experiment_by_name(self, name: str, create: bool) -> str:
+        raise NotImplementedError
+
+    def exporter(self, experiment_id: str) -> SpanExporter:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+class ServerTarget(Target):
+    """A tracking server: REST for the experiment, OTLP/HTTP for the spans."""
+
+    def __init__(self, details: MlflowDetails, destination: Destination, settings: Settings) -> None:
+        self.uri = details.uri
+        self.destination = destination
+        self.headers = dict(destination.headers)
+        self.timeout_s = details.timeout_s
+        self.settings = settings
+
+    def describe(self) -> str:
+        return f"MLflow tracking server {self.uri}, OTLP/HTTP {self.destination.endpoint}"
+
+    def exporter(self, experiment_id: str) -> SpanExporter:
+        from .._exporters import otlp_exporter
+
+        headers = {**self.headers, EXPERIMENT_HEADER: experiment_id}
+        return otlp_exporter(msgspec.structs.replace(self.destination, headers=headers))
+
+    def experiment_by_id(self, experiment_id: str) -> str:
+        self._check_version()
+        status, body = self._call("GET", f"/experiments/get?experiment_id={quote(experiment_id)}")
+        if status == 200:
+            return _active_id(body.get("experiment"), f"id {experiment_id}")
+        if _error_code(body) in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
+            raise Unresolved(
+                f"the MLflow server {self.uri} has no experiment with id {experiment_id!r}; "
+                "check mlflow.experiment_id (or MLFLOW_EXPERIMENT_ID), or use experiment_name"
+            )
+        raise self._unexpected(status, body)
+
+    def experiment_by_name(self, name: str, create: bool) -> str:
+        self._check_version()
+        status, body = self._call("GET", f"/experiments/get-by-name?experiment_name={quote(name)}")
+        if status == 200:
+            return _active_id(body.get("experiment"), repr(name))
+        if _error_code(body) != "RESOURCE_DOES_NOT_EXIST":
+            raise self._unexpected(status, body)
+        if not create:
+            raise _missing(name, self.uri)
+        status, body = self._call("POST", "/experiments/create", {"name": name})
+        if status == 200 and isinstance(body.get("experiment_id"), str):
+            logger.info("llmops: created the MLflow experiment %r on %s", name, self.uri)
+            return str(body["experiment_id"])
+        if _error_code(body) == "RESOURCE_ALREADY_EXISTS":  # created meanwhile by someone else
+            return self.experiment_by_name(name, create=False)
+        raise self._unexpected(status, body)
+
+    def _check_version(self) -> None:
+        status, body = self._call("GET", "/version", api=False)
+        text = body.get("text", "") if status == 200 else ""
+        if status == 404 or (status == 200 and server_too_old(text)):
+            raise Unresolved(too_old_message(f"the MLflow server {self.uri}", text))
+        if status != 200:
+            raise self._unexpected(status, body)
+
+    def _call(
+        self, method: str, path: str, payload: dict[str, Any] | None = None, *, api: bool = True
+    ) -> tuple[int, dict[str, Any]]:
+        """One request; (status, JSON object or ``{"text": body}``). Raises when unreachable."""
+        import requests
+
+        url = f"{self.uri}/api/2.0/mlflow{path}" if api else f"{self.uri}{path}"
+        try:
+            response = requests.request(
+                method, url, json=payload, headers=self.headers, timeout=self.timeout_s
+            )
+        except requests.RequestException as exc:
+            raise Unresolved(
+                f"cannot reach the MLflow server {self.uri} ({type(exc).__name__}); is it "
+                "running and is mlflow.tracking_uri right?",
+                level=logging.WARNING,
+            ) from None
+        if response.status_code in {401, 403}:
+            raise Unresolved(
+                f"the MLflow server {self.uri} refused the credentials (HTTP "
+                f"{response.status_code}); set mlflow.token or mlflow.username / "
+                "mlflow.password (or MLFLOW_TRACKING_TOKEN, MLFLOW_TRACKING_USERNAME / "
+                "MLFLOW_TRACKING_PASSWORD)"
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            body = {"text": response.text[:200]}
+        return response.status_code, body
+
+    def _unexpected(self, status: int, body: dict[str, Any]) -> Unresolved:
+        detail = body.get("message") or body.get("text") or ""
+        return Unresolved(
+            f"the MLflow server {self.uri} answered HTTP {status} ({str(detail)[:200]}); is "
+            "mlflow.tracking_uri the server's base URL?"
+        )
+
+
+class StoreTarget(Target):
+    """A database store (SQLite by default) written in-process through mlflow-skinny."""
+
+    def __init__(self, details: MlflowDetails) -> None:
+        self.uri = details.uri
+
+    def describe(self) -> str:
+        return f"MLflow local store {mask(self.uri)}"
+
+    def _client(self) -> Any:
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.uri)
+
+    def experiment_by_id(self, experiment_id: str) -> str:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            experiment = self._client().get_experiment(experiment_id)
+        except MlflowException as exc:
+            raise Unresolved(
+                f"the MLflow store {mask(self.uri)} has no experiment with id "
+                f"{experiment_id!r} ({exc.error_code}); check mlflow.experiment_id (or "
+                "MLFLOW_EXPERIMENT_ID), or use experiment_name"
+            ) from None
+        except Exception as exc:
+            raise self._failed(exc) from None
+        return _active_id(
+            {
+                "experiment_id": experiment.experiment_id,
+                "lifecycle_stage": experiment.lifecycle_stage,
+            },
+            f"id {experiment_id}",
+        )
+
+    def experiment_by_name(self, name: str, create: bool) -> str:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            client = self._client()
+            experiment = client.get_experiment_by_name(name)
+            if experiment is not None:
+                return _active_id(
+                    {
+                        "experiment_id": experiment.experiment_id,
+                        "lifecycle_stage": experiment.lifecycle_stage,
+                    },
+                    repr(name),
+                )
+            if not create:
+                raise _missing(name, mask(self.uri))
+            try:
+                experiment_id = str(client.create_experiment(name))
+            except MlflowException as exc:
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                return self.experiment_by_name(name, create=False)
+            logger.info("llmops: created the MLflow experiment %r in %s", name, mask(self.uri))
+            return experiment_id
+        except Unresolved:
+            raise
+        except Exception as exc:
+            raise self._failed(exc) from None
+
+    def exporter(self, experiment_id: str) -> SpanExporter:
+        from ._mlflow_export import StoreExporter
+
+        return StoreExporter(self.uri, experiment_id)
+
+    def _failed(self, exc: Exception) -> Unresolved:
+        return Unresolved(
+            f"cannot open the MLflow store {mask(self.uri)}: {type(exc).__name__}: "
+            f"{str(exc)[:300]}"
+        )
+
+
+
+
+def _error_code(body: dict[str, Any]) -> str | None:
+    code = body.get("error_code")
+    return code if isinstance(code, str) else None
+
+
+def _active_id(experiment: Any, what: str) -> str:
+    if not isinstance(experiment, dict) or experiment.get("experiment_id") is None:
+        raise Unresolved(f"the MLflow experiment {what} could not be read")
+    if experiment.get("lifecycle_stage") == "deleted":
+        raise Unresolved(
+            f"the MLflow experiment {what} is deleted; restore it (mlflow experiments restore) "
+            "or use another experiment"
+        )
+    return str(experiment["experiment_id"])
+
+
+def _missing(name: str, where: str) -> Unresolved:
+    return Unresolved(
+        f"the MLflow experiment {name!r} does not exist in {where} and mlflow.create_experiment "
+        "is false; create it, or set create_experiment: true"
+    )
+
+
 
 
 class ExperimentExporter(SpanExporter):
@@ -31,13 +287,11 @@ class ExperimentExporter(SpanExporter):
 
     retry_interval_s = 10.0
 
-    def __init__(
-        self, target: Target, name: str | None, experiment_id: str | None, create: bool
-    ) -> None:
+    def __init__(self, target: Target, details: MlflowDetails) -> None:
         self.target = target
-        self.name = name
-        self.wanted_id = experiment_id
-        self.create = create
+        self.name = details.experiment_name
+        self.wanted_id = details.experiment_id
+        self.create = details.create_experiment
         self.experiment_id: str | None = None
         self.dropped = 0
         self._inner: SpanExporter | None = None
@@ -116,7 +370,7 @@ class StoreExporter(SpanExporter):
         self._from_proto = Span.from_otel_proto
         self._encode = encode_spans
         self._client = TracingClient(uri)
-        self._uri = redact(uri)
+        self._uri = mask(uri)
         self._experiment_id = experiment_id
         self._failing = False
 

@@ -5,21 +5,17 @@ go to Arize AX with the headers that ``arize-otel`` sends. The endpoint rules ar
 ``docs/platforms/arize.md`` and implemented in :func:`resolve_endpoint`.
 """
 
-import logging
-import os
 from collections.abc import Mapping
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from .._config import Section, Settings
 from .._errors import ConfigurationError
-from .._plugin import PlatformSetup
-from .._registry import register_platform
+from .._plan import env_value
+from .._plugin import Destination, Probe
 from .._urls import check_credentials_transport, split_url
 
 __all__ = ["ArizeConfig", "ArizePlatform", "resolve_endpoint"]
-
-logger = logging.getLogger("llmops")
 
 PROJECT_NAME_ATTRIBUTE = "openinference.project.name"
 """OpenInference's resource attribute that routes spans to a Phoenix / Arize project."""
@@ -107,8 +103,22 @@ def resolve_endpoint(
     )
 
 
+PHOENIX_ENVIRONMENT: Mapping[str, tuple[str, ...]] = {
+    "endpoint": ("PHOENIX_COLLECTOR_ENDPOINT",),
+    "api_key": ("PHOENIX_API_KEY",),
+    "project_name": ("PHOENIX_PROJECT_NAME",),
+    "headers": ("PHOENIX_CLIENT_HEADERS",),
+}
+"""The variables phoenix.otel reads, by the key of ``arize:`` each fills (Phoenix mode)."""
+ARIZE_ENVIRONMENT: Mapping[str, tuple[str, ...]] = {
+    "api_key": ("ARIZE_API_KEY",),
+    "project_name": ("ARIZE_PROJECT_NAME", "PHOENIX_PROJECT_NAME"),
+}
+"""The variables arize-otel reads (Arize AX mode: ``space_id`` is set)."""
+
+
 def exporter_target(
-    config: ArizeConfig, env: Mapping[str, str] = os.environ
+    config: ArizeConfig, env: Mapping[str, str]
 ) -> tuple[str, Literal["grpc", "http"], str]:
     """The exporter URL, transport and the source of the endpoint (for messages), resolved
     from the section, ``PHOENIX_COLLECTOR_ENDPOINT`` and the defaults, by the documented rules.
@@ -117,10 +127,10 @@ def exporter_target(
     protocol = config.protocol
     if config.endpoint is not None:
         endpoint, where = config.endpoint, "$.arize.endpoint"
-    elif not cloud and (from_env := env.get("PHOENIX_COLLECTOR_ENDPOINT")):
+    elif not cloud and (found := env_value(env, PHOENIX_ENVIRONMENT["endpoint"])):
         # Phoenix documents this variable as the server's base URL: HTTP unless it names
         # the gRPC port.
-        endpoint, where = from_env, "$PHOENIX_COLLECTOR_ENDPOINT"
+        endpoint, where = found[1], f"${found[0]}"
         if protocol is None and _port(endpoint) != GRPC_PORT:
             protocol = "http"
     else:
@@ -154,25 +164,31 @@ def _port(url: str) -> int | None:
         return None  # resolve_endpoint reports it
 
 
-@register_platform("arize")
 class ArizePlatform:
-    """Phoenix or Arize AX over OTLP; see ``docs/platforms/arize.md``."""
+    """Phoenix or Arize AX over OTLP; see ``docs/platforms/arize.md``.
+
+    It only resolves: the destination is plain OTLP, so the core builds the exporter.
+    """
 
     config_type = ArizeConfig
 
-    def setup(self, config: ArizeConfig, settings: Settings) -> PlatformSetup:
-        from .._tracing import otlp_exporter
+    def environment(self, config: ArizeConfig) -> Mapping[str, tuple[str, ...]]:
+        return ARIZE_ENVIRONMENT if config.space_id is not None else PHOENIX_ENVIRONMENT
 
-        env = os.environ
+    def resolve(
+        self, config: ArizeConfig, settings: Settings, env: Mapping[str, str]
+    ) -> Destination:
         cloud = config.space_id is not None
-        url, protocol, where = exporter_target(config)
+        declared = self.environment(config)
+        url, protocol, where = exporter_target(config, env)
 
         headers = {}
-        if not cloud and (raw := env.get("PHOENIX_CLIENT_HEADERS")):
-            headers.update(parse_header_list(raw, where="$PHOENIX_CLIENT_HEADERS"))
+        if not cloud and (found := env_value(env, PHOENIX_ENVIRONMENT["headers"])):
+            headers.update(parse_header_list(found[1], where=f"${found[0]}"))
         headers.update({k.lower(): v for k, v in config.headers.items()})
+        from_env = env_value(env, declared["api_key"])
+        api_key = config.api_key or (from_env[1] if from_env else None)
         if cloud:
-            api_key = config.api_key or env.get("ARIZE_API_KEY")
             if not api_key:
                 raise ConfigurationError(
                     "$.arize.api_key: Arize AX (space_id is set) needs an API key; set "
@@ -189,10 +205,8 @@ class ArizePlatform:
                 "arize-interface": "otel",
                 **headers,
             }
-        else:
-            api_key = config.api_key or env.get("PHOENIX_API_KEY")
-            if api_key and "authorization" not in headers:
-                headers["authorization"] = f"Bearer {api_key}"
+        elif api_key and "authorization" not in headers:
+            headers["authorization"] = f"Bearer {api_key}"
 
         check_credentials_transport(
             url,
@@ -201,20 +215,30 @@ class ArizePlatform:
             where=where,
             section="arize",
         )
-
+        found_project = env_value(env, declared["project_name"])
         project = (
             config.project_name
-            or env.get("PHOENIX_PROJECT_NAME")
-            or (env.get("ARIZE_PROJECT_NAME") if cloud else None)
+            or (found_project[1] if found_project else None)
             or settings.service.name
             or env.get("OTEL_SERVICE_NAME")
             or "default"
         )
-        exporter = otlp_exporter(url, protocol, headers=headers, tracing=settings.tracing)
         target = "Arize AX" if cloud else "Phoenix"
         transport = "OTLP/gRPC" if protocol == "grpc" else "OTLP/HTTP"
-        return PlatformSetup(
-            exporters=[exporter],
+        return Destination(
+            description=f"{target} project {project!r}, {transport} {url}",
+            transport=protocol,
+            endpoint=url,
+            headers=headers,
+            compression=settings.tracing.compression,
+            timeout_s=settings.tracing.export_timeout_s,
             resource_attributes={PROJECT_NAME_ATTRIBUTE: project},
-            description=f"{target} project {project!r}, {transport} to {url}",
         )
+
+    def probes(self, destination: Destination) -> list[Probe]:
+        transport = "OTLP/gRPC" if destination.transport == "grpc" else "OTLP/HTTP"
+        probes = [Probe(name=f"{transport} port", kind="tcp", url=destination.endpoint)]
+        if destination.transport == "http" and "arize-space-id" not in destination.headers:
+            base = destination.endpoint.removesuffix(TRACES_PATH)
+            probes.append(Probe(name="Phoenix /healthz", kind="http", url=f"{base}/healthz"))
+        return probes

@@ -1,4 +1,4 @@
-"""Fixtures of the MLflow tests: a real ``mlflow server``, a clean environment, helpers.
+"""Fixtures of the MLflow tests: a real ``mlflow server``, MLflow kept offline, helpers.
 
 The server runs from ``.venvs/mlflow`` (full ``mlflow``; ``LLMOPS_MLFLOW_BIN`` overrides it),
 started once per session. Traces are read back with ``mlflow.search_traces`` from this
@@ -7,7 +7,6 @@ process's mlflow-skinny, the API a user would use.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,23 +14,23 @@ from typing import Any
 import pytest
 import yaml
 
-import llmops
+from tests.core_support import REQUIRE_E2E, clear_proxy_environment
 from tests.servers.mlflow import MlflowServer, binary_available, default_binary
 
-# Variables that would change what llmops, MLflow, the exporters or the HTTP clients do.
-_ENV_PREFIXES = ("MLFLOW_", "OTEL_", "LLMOPS_", "PHOENIX_")
-_PROXY_ENV = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+# Resolved at import: every test clears LLMOPS_* (LLMOPS_MLFLOW_BIN included), and the server
+# may first be requested from inside a test (``request.getfixturevalue("mlflow_server")``).
+_MLFLOW_BIN = default_binary()
 
 
 @pytest.fixture(scope="session")
 def mlflow_server() -> Iterator[MlflowServer]:
     """A real MLflow tracking server on loopback for the whole session (about 10 s to start)."""
-    if not binary_available():
-        reason = f"mlflow executable not found at {default_binary()} (set LLMOPS_MLFLOW_BIN)"
-        if os.environ.get("LLMOPS_REQUIRE_E2E") == "1":
+    if not binary_available(_MLFLOW_BIN):
+        reason = f"mlflow executable not found at {_MLFLOW_BIN} (set LLMOPS_MLFLOW_BIN)"
+        if REQUIRE_E2E:
             pytest.fail(f"{reason}; LLMOPS_REQUIRE_E2E=1 requires it", pytrace=False)
         pytest.skip(reason)
-    server = MlflowServer()
+    server = MlflowServer(binary=_MLFLOW_BIN)
     try:
         server.start()
         yield server
@@ -40,19 +39,15 @@ def mlflow_server() -> Iterator[MlflowServer]:
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No MLFLOW_*, OTEL_*, LLMOPS_* or proxy variable from outside; llmops shut down after.
+def _mlflow_env(_isolated: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On top of the isolation of ``tests/conftest.py``: no proxy variable, and MLflow offline.
 
     ``MLFLOW_DISABLE_TELEMETRY`` and ``MLFLOW_MODEL_CATALOG_URI``, which llmops sets when they
     are unset, are restored by monkeypatch as well.
     """
-    for key in list(os.environ):
-        if key.startswith(_ENV_PREFIXES) or key.lower() in _PROXY_ENV:
-            monkeypatch.delenv(key)
+    clear_proxy_environment(monkeypatch)
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")  # this process reads traces back
     monkeypatch.setenv("MLFLOW_MODEL_CATALOG_URI", "")  # offline: no price-list download
-    yield
-    llmops.shutdown()
 
 
 @pytest.fixture

@@ -1,163 +1,56 @@
-"""Builds the process's TracerProvider and the OTLP exporters that platforms plug into it.
-
-Imported only by ``instrument()``: it is the module that needs the OpenTelemetry SDK.
+"""Wrapping exporters: the OTLP exporter built from a destination, the guard around every
+exporter a platform contributes, and the resource merger. Imported only by ``instrument()``.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
-from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    SimpleSpanProcessor,
-    SpanExporter,
-    SpanExportResult,
-)
-from opentelemetry.sdk.trace.sampling import (
-    ALWAYS_ON,
-    ParentBased,
-    Sampler,
-    SamplingResult,
-    TraceIdRatioBased,
-)
-from opentelemetry.trace import Link, SpanKind
-from opentelemetry.trace.span import TraceState
-from opentelemetry.util.types import Attributes
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 if TYPE_CHECKING:
-    from ._config import Settings, TracingConfig
+    from ._plugin import Destination
+    from ._processors import DetachableProcessor
 
 __all__ = [
-    "DetachableProcessor",
     "GuardedExporter",
     "ResourceMergingExporter",
-    "build_resource",
-    "new_provider",
+    "export_scope",
     "otlp_exporter",
-    "processor_for",
     "quiet_sdk_loggers",
-    "run_all_bounded",
 ]
 
 logger = logging.getLogger("llmops")
 
-Protocol = Literal["grpc", "http"]
 
-
-def build_resource(settings: Settings, extra: Mapping[str, str]) -> Resource:
-    """The resource: OpenTelemetry's defaults and env detector, then the config, then ``extra``.
-
-    ``Resource.create`` reads ``OTEL_RESOURCE_ATTRIBUTES`` and ``OTEL_SERVICE_NAME``; the
-    attributes given here win over them, so the file wins over the environment.
-    """
-    service = settings.service
-    attributes: dict[str, str] = dict(service.attributes)
-    if service.name:
-        attributes["service.name"] = service.name
-    if service.version:
-        attributes["service.version"] = service.version
-    if service.environment:
-        attributes["deployment.environment.name"] = service.environment
-        attributes["deployment.environment"] = service.environment
-    attributes.update(extra)
-    return Resource.create(attributes)
-
-
-class SwappableSampler(Sampler):
-    """Parent-based trace-id-ratio sampling whose ratio a later setup can change.
-
-    The SDK fixes a tracer's sampler when ``get_tracer()`` is called, so a provider that llmops
-    keeps across setups (the global one) needs a sampler object that stays while its policy
-    changes.
-    """
-
-    def __init__(self, ratio: float) -> None:
-        self.set_ratio(ratio)
-
-    def set_ratio(self, ratio: float) -> None:
-        # ALWAYS_ON at 1.0 skips the trace-id arithmetic; binding the inner method skips a
-        # Python frame per span (~280 ns, measured in docs/performance.md).
-        root = ALWAYS_ON if ratio >= 1.0 else TraceIdRatioBased(ratio)
-        self.inner: Sampler = ParentBased(root)
-        self.should_sample = self.inner.should_sample  # type: ignore[method-assign]
-
-    def should_sample(
-        self,
-        parent_context: Context | None,
-        trace_id: int,
-        name: str,
-        kind: SpanKind | None = None,
-        attributes: Attributes = None,
-        links: Sequence[Link] | None = None,
-        trace_state: TraceState | None = None,
-    ) -> SamplingResult:
-        return self.inner.should_sample(
-            parent_context, trace_id, name, kind, attributes, links, trace_state
-        )
-
-    def get_description(self) -> str:
-        return self.inner.get_description()
-
-
-def new_provider(settings: Settings, resource: Resource) -> TracerProvider:
-    """A TracerProvider with the configured sampler; llmops, not the SDK, shuts it down."""
-    sampler = SwappableSampler(settings.tracing.sample_ratio)
-    # shutdown_on_exit=False: the SDK's own atexit hook waits up to 30 s on a dead collector;
-    # llmops registers a bounded one instead.
-    return TracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
-
-
-def processor_for(exporter: SpanExporter, tracing: TracingConfig) -> SpanProcessor:
-    """Wrap ``exporter`` as the ``tracing`` section says: batching (default) or synchronous."""
-    if not tracing.batch:
-        return SimpleSpanProcessor(exporter)
-    return BatchSpanProcessor(
-        exporter,
-        max_queue_size=tracing.max_queue_size,
-        schedule_delay_millis=tracing.schedule_delay_ms,
-        max_export_batch_size=min(tracing.max_export_batch_size, tracing.max_queue_size),
-        export_timeout_millis=tracing.export_timeout_s * 1000,
-    )
-
-
-def otlp_exporter(
-    endpoint: str,
-    protocol: Protocol,
-    *,
-    headers: Mapping[str, str],
-    tracing: TracingConfig,
-    insecure: bool | None = None,
-) -> SpanExporter:
-    """An OTLP span exporter for ``endpoint`` over gRPC or HTTP/protobuf.
+def otlp_exporter(destination: Destination) -> SpanExporter:
+    """The OpenTelemetry OTLP span exporter for an OTLP ``destination`` (gRPC or HTTP).
 
     Every parameter is passed explicitly so that ``OTEL_EXPORTER_OTLP_*`` variables cannot
-    silently redirect what the config says.
+    silently redirect what the plan resolved.
     """
-    timeout = tracing.export_timeout_s
-    if protocol == "grpc":
+    headers = destination.headers
+    gzip = destination.compression == "gzip"
+    if destination.transport == "grpc":
         from grpc import Compression
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter as GrpcExporter,
         )
 
+        insecure = destination.insecure
         exporter: SpanExporter = GrpcExporter(
-            endpoint=endpoint,
+            endpoint=destination.endpoint,
             # gRPC metadata keys must be lower case.
             headers=tuple((k.lower(), v) for k, v in headers.items()),
-            timeout=timeout,
-            insecure=insecure if insecure is not None else endpoint.startswith("http://"),
-            compression=Compression.Gzip
-            if tracing.compression == "gzip"
-            else Compression.NoCompression,
+            timeout=destination.timeout_s,
+            insecure=insecure if insecure is not None else destination.endpoint.startswith("http:"),
+            compression=Compression.Gzip if gzip else Compression.NoCompression,
         )
         _drop_env_headers(exporter, headers)
         return exporter
@@ -167,12 +60,10 @@ def otlp_exporter(
     )
 
     exporter = HttpExporter(
-        endpoint=endpoint,
+        endpoint=destination.endpoint,
         headers=dict(headers),
-        timeout=timeout,
-        compression=(
-            HttpCompression.Gzip if tracing.compression == "gzip" else HttpCompression.NoCompression
-        ),
+        timeout=destination.timeout_s,
+        compression=HttpCompression.Gzip if gzip else HttpCompression.NoCompression,
     )
     _drop_env_headers(exporter, headers)
     return exporter
@@ -188,8 +79,6 @@ def _drop_env_headers(exporter: SpanExporter, headers: Mapping[str, str]) -> Non
     they are meant for whatever backend those variables configure, perhaps with its
     credentials, not for the platform's collector. The config's headers are what is sent.
     """
-    import os
-
     from opentelemetry.util.re import parse_env_headers
 
     ours = {k.lower() for k in headers}
@@ -216,97 +105,12 @@ def _drop_env_headers(exporter: SpanExporter, headers: Mapping[str, str]) -> Non
                 del mapping[key]
 
 
-DROP_WARNING_INTERVAL_S = 60.0
-"""While spans are being dropped, the warning is repeated at most this often."""
-
-
-class DetachableProcessor(SpanProcessor):
-    """Forwards to ``inner`` until detached; lets llmops leave a provider it does not own.
-
-    The SDK has no public way to remove a processor from a provider, so llmops adds this
-    wrapper and, on shutdown, detaches it: the provider keeps calling it, and it does nothing.
-
-    When ``inner`` is a ``BatchSpanProcessor`` whose queue is full (the collector is slow or
-    down), a span is dropped here and counted (``llmops.stats().dropped``), before the SDK
-    would log a warning for each one: the first drop of a streak is logged once, the total
-    at shutdown.
-    """
-
-    def __init__(self, inner: SpanProcessor, platform: str = "") -> None:
-        self.inner = inner
-        self.attached = True
-        self.platform = platform
-        self.dropped = 0
-        self._next_warning = 0.0
-        self._drop_lock = threading.Lock()
-        self._queue = _batch_queue(inner)
-
-    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        if self.attached:
-            self.inner.on_start(span, parent_context=parent_context)
-
-    def on_end(self, span: ReadableSpan) -> None:
-        if not self.attached:
-            return
-        queue = self._queue
-        if queue is not None and queue.maxlen is not None and len(queue) >= queue.maxlen:
-            self._drop()
-            return
-        # Another thread may fill the queue between the check and the append: the SDK then
-        # drops its oldest span and logs "Queue full"; the log filter counts that as a drop.
-        _scope.processor = self
-        try:
-            self.inner.on_end(span)
-        finally:
-            _scope.processor = None
-
-    def _drop(self) -> None:
-        from . import _stats
-
-        now = time.monotonic()
-        with self._drop_lock:
-            self.dropped += 1
-            due = self._next_warning <= now
-            if due:
-                self._next_warning = now + DROP_WARNING_INTERVAL_S
-        _stats.record(self.platform, "dropped")
-        if due:
-            logger.warning(
-                "llmops: the export queue for %s is full (%d spans; is the collector slow or "
-                "down?); new spans are dropped and counted (%d so far; llmops.stats(), total "
-                "logged at shutdown, this warning at most every %.0f s)",
-                self.platform or "the platform",
-                self._queue.maxlen if self._queue is not None else 0,
-                self.dropped,
-                DROP_WARNING_INTERVAL_S,
-            )
-
-    def queued(self) -> int:
-        """Spans waiting in the batch queue (0 for a synchronous processor)."""
-        return len(self._queue) if self._queue is not None else 0
-
-    def shutdown(self) -> None:
-        if self.attached:
-            self.attached = False
-            self.inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis) if self.attached else True
-
-
-def _batch_queue(processor: SpanProcessor) -> Any:
-    """The bounded deque of a ``BatchSpanProcessor`` (SDK internals), or ``None``."""
-    batch = getattr(processor, "_batch_processor", None)
-    queue = getattr(batch, "_queue", None)
-    return queue if isinstance(queue, collections.deque) else None
-
-
-class _ExportScope(threading.local):
+class ExportScope(threading.local):
     exporter: GuardedExporter | None = None
     processor: DetachableProcessor | None = None
 
 
-_scope = _ExportScope()
+export_scope = ExportScope()
 
 
 class _SdkLogFilter(logging.Filter):
@@ -318,11 +122,11 @@ class _SdkLogFilter(logging.Filter):
     such as those of the application's own exporters, pass untouched."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        exporter = _scope.exporter
+        exporter = export_scope.exporter
         if exporter is not None:
             exporter.note(record)
             return False
-        processor = _scope.processor
+        processor = export_scope.processor
         if processor is not None and str(record.msg).startswith("Queue full"):
             processor._drop()
             return False
@@ -381,11 +185,20 @@ class GuardedExporter(SpanExporter):
         self._last_note: str | None = None
         self.in_flight = 0
         """Spans in the export call running now (lost if shutdown gives up on it)."""
-        self.closing = False
-        self.written_off = False
-        """Set by shutdown when it counted the export in flight as abandoned."""
-        """Set when llmops shuts down: failures are then only counted, the shutdown summary
-        reports them."""
+        self._closing = False
+        self._written_off = False
+        self._lock = threading.Lock()
+
+    def begin_shutdown(self) -> None:
+        """From now on failures are only counted: the shutdown summary reports them."""
+        self._closing = True
+
+    def write_off(self) -> int:
+        """Shutdown gives up on the export running now: the spans it holds, counted by the
+        caller as abandoned, and not counted again when the export returns."""
+        with self._lock:
+            count, self._written_off = self.in_flight, self.in_flight > 0
+            return count
 
     @property
     def culprit(self) -> str:
@@ -433,7 +246,7 @@ class GuardedExporter(SpanExporter):
         count = len(spans)
         self._last_note = None
         problem: str | None = None
-        _scope.exporter = self
+        export_scope.exporter = self
         self.in_flight = count
         try:
             result = self.inner.export(spans)
@@ -442,10 +255,11 @@ class GuardedExporter(SpanExporter):
             problem = f"its export raised {type(exc).__name__}: {str(exc)[:300]}"
             _stats.record(self.platform, "export_errors")
         finally:
-            _scope.exporter = None
+            export_scope.exporter = None
             self.in_flight = 0
-        if self.written_off:  # shutdown gave up on this export and counted it already
-            self.written_off = False
+        with self._lock:
+            written_off, self._written_off = self._written_off, False
+        if written_off:  # shutdown gave up on this export and counted it already
             return result
         if result is SpanExportResult.SUCCESS:
             _stats.record(self.platform, "exported", count)
@@ -454,7 +268,7 @@ class GuardedExporter(SpanExporter):
                 logger.warning("llmops: %s: exporting works again", self.culprit)
             return result
         _stats.record(self.platform, "failed", count)
-        if not self._failing and not self.closing:
+        if not self._failing and not self._closing:
             self._failing = True
             if problem is None:
                 problem = "the export failed" + (f" ({self._last_note})" if self._last_note else "")
@@ -468,11 +282,11 @@ class GuardedExporter(SpanExporter):
         return SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
-        _scope.exporter = self
+        export_scope.exporter = self
         try:
             self.inner.shutdown()
         finally:
-            _scope.exporter = None
+            export_scope.exporter = None
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self.inner.force_flush(timeout_millis)
@@ -528,54 +342,3 @@ class ResourceMergingExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self.inner.force_flush(timeout_millis)
-
-
-def run_all_bounded(
-    tasks: Sequence[tuple[Callable[[], object], str]],
-    timeout_s: float,
-    unfinished: list[str] | None = None,
-) -> bool:
-    """Run each ``(fn, what)`` in its own daemon thread, all at once, waiting at most
-    ``timeout_s`` in total; never raises. Returns whether every task finished cleanly.
-    With ``unfinished``, the tasks still running are appended to it instead of logged.
-
-    The SDK's flush and shutdown can wait on the network far longer than a process should
-    take to exit; daemon threads still running at exit are abandoned, not waited for. Running
-    the tasks side by side keeps one dead backend from eating another's time.
-    """
-    outcomes: dict[int, BaseException | None] = {}
-
-    def runner(index: int, fn: Callable[[], object]) -> None:
-        try:
-            fn()
-            outcomes[index] = None
-        except BaseException as exc:  # reported below, never raised into the application
-            outcomes[index] = exc
-
-    threads = []
-    for index, (fn, what) in enumerate(tasks):
-        thread = threading.Thread(
-            target=runner, args=(index, fn), name=f"llmops {what}", daemon=True
-        )
-        thread.start()
-        threads.append(thread)
-    deadline = time.monotonic() + max(timeout_s, 0.0)
-    for thread in threads:
-        thread.join(max(deadline - time.monotonic(), 0.0))
-    clean = True
-    for index, (thread, (_, what)) in enumerate(zip(threads, tasks, strict=True)):
-        if thread.is_alive():
-            clean = False
-            if unfinished is not None:
-                unfinished.append(what)
-                continue
-            logger.warning(
-                "llmops: %s did not finish within %.1f s (is the collector reachable?); "
-                "exiting without waiting for it",
-                what,
-                timeout_s,
-            )
-        elif (exc := outcomes.get(index)) is not None:
-            clean = False
-            logger.warning("llmops: %s failed: %s: %s", what, type(exc).__name__, exc)
-    return clean

@@ -23,9 +23,8 @@ at export time, so its ``.resource`` still shows the first setup's service.)
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +46,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 import llmops
 from llmops import Platform
 from llmops.testing.gemini_stub import reply_text, token_count
+from tests.core_support import clear_proxy_environment
 
 if TYPE_CHECKING:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -64,9 +64,6 @@ PROMPT = "Why is the sky blue at noon"
 STREAM_PROMPT = "Tell me a short story about a lighthouse"
 SERVICE_VERSION = "1.4.0"
 SERVICE_ENVIRONMENT = "e2e"
-# Variables that would change what llmops, the exporters or the HTTP clients do.
-_ENV_PREFIXES = ("PHOENIX_", "OTEL_", "LLMOPS_")
-_PROXY_ENV = ("http_proxy", "https_proxy", "all_proxy", "grpc_proxy", "no_proxy")
 
 
 @dataclass(frozen=True)
@@ -80,11 +77,10 @@ class Export:
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No PHOENIX_*, OTEL_*, LLMOPS_* or proxy variable from the outer environment."""
-    for key in list(os.environ):
-        if key.startswith(_ENV_PREFIXES) or key.lower() in _PROXY_ENV:
-            monkeypatch.delenv(key)
+def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy variable from the outer environment (the rest of the isolation, llmops'
+    variables and the reset after the test: ``tests/conftest.py``)."""
+    clear_proxy_environment(monkeypatch)
 
 
 @pytest.fixture
@@ -109,10 +105,9 @@ def exports(monkeypatch: pytest.MonkeyPatch) -> list[Export]:
 
 
 @pytest.fixture
-def llmops_session(clean_env: None, exports: list[Export]) -> Iterator[None]:
-    """Shut llmops down after the test, whatever happened (idempotent after the test's own)."""
-    yield
-    llmops.shutdown()
+def llmops_session(no_proxy_env: None, exports: list[Export]) -> None:
+    """No proxy variable, every export recorded; llmops is reset after the test, whatever
+    happened, by ``tests/conftest.py``."""
 
 
 def _project(label: str) -> str:

@@ -22,24 +22,14 @@ from llmops import ConfigurationError, Platform
 from llmops._config import Settings
 from llmops._platforms.arize import ArizeConfig, ArizePlatform, parse_header_list, resolve_endpoint
 from tests.core_support import (
-    clean_environment,
     exporter_endpoint,
     exporter_headers,
     exporters_of,
     free_port,
-    reset_tracing_globals,
 )
 from tests.otlp_receiver import OtlpReceiver
 
 WHERE = "$.arize.endpoint"
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    clean_environment(monkeypatch, tmp_path)
-    reset_tracing_globals()
-    yield
-    reset_tracing_globals()
 
 
 @pytest.fixture

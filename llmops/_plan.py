@@ -1,0 +1,339 @@
+"""The plan: one step from a platform selection, a config path and the environment to an
+immutable description of everything ``instrument()`` will set up.
+
+Every check that can refuse a config runs here: the file, the common sections, which
+platform each section names, each section against its platform's Struct, the
+instrumentation keys, and each platform's own ``resolve`` hook. ``instrument()`` executes a
+plan; ``llmops check``, ``doctor`` and ``run`` read the same plan, so what one refuses, the
+others refuse.
+
+>>> import llmops
+>>> plan = llmops.plan("arize")
+>>> plan.describe()
+["arize → Phoenix project 'default', OTLP/gRPC http://127.0.0.1:4317"]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from ._config import SETTINGS_ENVIRONMENT, LoadedConfig, Settings, load_config, shown
+from ._errors import ConfigurationError
+from ._masking import MASK, mask
+from ._plugin import Destination, hook
+from ._registry import PlatformRegistry, plugins_disabled_by_env
+from ._registry import _default as _default_registry
+from ._suggest import did_you_mean
+
+__all__ = ["Plan", "Target", "Value", "env_value", "make_plan"]
+
+
+class Value(msgspec.Struct, frozen=True, kw_only=True):
+    """One resolved value and where it came from."""
+
+    key: str
+    """``service.name``, ``arize.endpoint``, ..."""
+    value: Any
+    """As llmops may show it: secrets masked."""
+    source: str
+    """``llmops.yaml:7``, ``llmops.yaml:7 (${PHOENIX_API_KEY})``, ``env MLFLOW_TRACKING_URI``
+    or ``default``."""
+    secret: bool = False
+
+    @property
+    def is_default(self) -> bool:
+        return self.source == "default"
+
+
+class Target(msgspec.Struct, frozen=True, kw_only=True):
+    """One selected platform: its class, its decoded section and, when the platform has a
+    ``resolve`` hook, its resolved destination."""
+
+    name: str
+    plugin_class: type
+    config: Any
+    destination: Destination | None = None
+
+    def describe(self) -> str:
+        if self.destination is not None:
+            return f"{self.name} → {self.destination.description}"
+        cls = self.plugin_class
+        return f"{self.name} → set up by {cls.__module__}.{cls.__qualname__} (no resolve hook)"
+
+
+class Plan(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``instrument()`` will do, resolved and checked; see :func:`llmops.plan`."""
+
+    config: LoadedConfig
+    targets: tuple[Target, ...]
+    environment: Mapping[str, str]
+    """The variables read, as they were when the plan was made."""
+
+    @property
+    def settings(self) -> Settings:
+        return self.config.settings
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.targets)
+
+    @property
+    def where(self) -> str:
+        return self.config.where
+
+    def key(self) -> tuple[Any, ...]:
+        """Equal for two plans that set up the same thing (``instrument()`` called again)."""
+        return (
+            self.platforms,
+            self.settings,
+            tuple(t.config for t in self.targets),
+            tuple(t.destination for t in self.targets),
+        )
+
+    def describe(self) -> list[str]:
+        """One line per destination: ``arize → Phoenix project 'x', OTLP/gRPC http://…``."""
+        return [target.describe() for target in self.targets]
+
+    def secrets(self) -> list[str]:
+        """Every secret the plan holds (section fields, header values, userinfo), for
+        :func:`llmops._masking.mask`."""
+        from ._config import secret_values
+
+        found = secret_values(self.settings)
+        for target in self.targets:
+            found += secret_values(target.config)
+            if target.destination is not None:
+                found += [str(v) for v in target.destination.headers.values()]
+        for value in self.values(everything=True):
+            if value.secret and value.source.startswith("env "):
+                found.append(self.environment.get(value.source[4:], ""))
+        return [s for s in found if s]
+
+    def values(self, *, everything: bool = False) -> list[Value]:
+        """The values the file or the environment set, with their sources; with
+        ``everything``, the defaults too. Secrets are masked."""
+        rows = _walk(self, "", self.settings, self.config.raw, SETTINGS_ENVIRONMENT)
+        for target in self.targets:
+            environment = hook(target.plugin_class(), "environment")
+            declared = environment(target.config) if environment is not None else {}
+            raw = self.config.raw.get(target.name)
+            prefixed = {f"{target.name}.{k}": tuple(v) for k, v in declared.items()}
+            rows += _walk(self, f"{target.name}.", target.config, raw, prefixed)
+        return rows if everything else [r for r in rows if not r.is_default]
+
+
+def env_value(env: Mapping[str, str], names: Sequence[str]) -> tuple[str, str] | None:
+    """The first of the variables ``names`` that is set and not empty: ``(name, value)``."""
+    for name in names:
+        value = env.get(name)
+        if value:
+            return name, value
+    return None
+
+
+def make_plan(
+    platform: str | Sequence[str] | None = None,
+    config_path: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    registry: PlatformRegistry | None = None,
+    require_platform: bool = True,
+) -> Plan:
+    """Resolve a plan; see :func:`llmops.plan`. Raises what ``instrument()`` raises."""
+    env = dict(os.environ if env is None else env)
+    registry = registry if registry is not None else _default_registry
+    names = _requested(platform)
+    config = load_config(config_path)
+    decoded: dict[str, Any] = {}
+    try:
+        discover = config.settings.plugins and not plugins_disabled_by_env()
+        for section in config.sections:  # every section is checked, used or not
+            if not registry.knows(section, discover=discover):
+                raise _unknown_section(config, section, registry, discover)
+            plugin_class = registry.get(section, discover=discover)
+            decoded[section] = config.section(section, plugin_class.config_type)
+        if names is None:
+            names = config.platform_names()
+        if not names and require_platform:
+            raise config.error(
+                "$.platform",
+                "no platform given; call instrument(Platform.ARIZE, ...) or set "
+                "'platform: arize' or 'platforms: [arize, mlflow]' (or other registered names) "
+                "in the config",
+            )
+        _check_instrumentation(config)
+        targets = tuple(
+            _target(config, name, registry.get(name, discover=discover), decoded, env)
+            for name in names
+        )
+    except ConfigurationError as exc:
+        secrets = [s for section in decoded.values() for s in _secrets_of(section)]
+        raise _masked(exc, secrets) from None
+    return Plan(config=config, targets=targets, environment=env)
+
+
+def _requested(platform: object) -> list[str] | None:
+    """The platform names given to ``instrument()`` (each once, in order), or ``None``."""
+    if platform is None:
+        return None
+    if isinstance(platform, str):
+        return [str(platform)]  # a Platform member becomes its plain value
+    if not isinstance(platform, Sequence) or isinstance(platform, bytes | bytearray):
+        raise TypeError(
+            "platform must be a llmops.Platform, a str or a list of them, got "
+            f"{type(platform).__name__}"
+        )
+    names: list[str] = []
+    for item in platform:
+        if not isinstance(item, str):
+            raise TypeError(
+                f"each platform must be a llmops.Platform or a str, got {type(item).__name__}"
+            )
+        names.append(str(item))
+    if not names:
+        raise ConfigurationError(
+            "instrument() needs at least one platform; got an empty list (pass Platform.ARIZE, "
+            "a registered name, or a list of them)"
+        )
+    return list(dict.fromkeys(names))
+
+
+def _target(
+    config: LoadedConfig,
+    name: str,
+    plugin_class: type,
+    decoded: dict[str, Any],
+    env: Mapping[str, str],
+) -> Target:
+    section = decoded.get(name)
+    if section is None:
+        section = config.section(name, plugin_class.config_type)  # type: ignore[attr-defined]
+    plugin = plugin_class()
+    resolve = hook(plugin, "resolve")
+    destination = None
+    if resolve is not None:
+        try:
+            destination = resolve(section, config.settings, env)
+        except ConfigurationError as exc:
+            raise config.locate(exc) from None
+        except Exception as exc:
+            raise RuntimeError(
+                f"platform {name!r} ({plugin_class.__module__}) failed to resolve its "
+                f"destination: {type(exc).__name__}: {mask(str(exc), _secrets_of(section))}"
+            ) from None
+        if not isinstance(destination, Destination):
+            raise TypeError(
+                f"platform {name!r}: resolve() must return a llmops.Destination, got "
+                f"{type(destination).__name__}"
+            )
+    if hook(plugin, "setup") is None and (destination is None or not destination.otlp):
+        raise TypeError(
+            f"platform {name!r}: without a setup() method, resolve() must return an OTLP "
+            "destination (transport 'grpc' or 'http')"
+        )
+    return Target(name=name, plugin_class=plugin_class, config=section, destination=destination)
+
+
+def _unknown_section(
+    config: LoadedConfig, key: str, registry: PlatformRegistry, discover: bool
+) -> ConfigurationError:
+    from ._config import COMMON_SECTIONS
+
+    allowed = COMMON_SECTIONS | set(registry.names(discover=discover))
+    lead = " Arize Phoenix is the 'arize' platform." if key == "phoenix" else ""
+    return config.error(
+        f"$.{key}",
+        f"unknown section {key!r}{did_you_mean(key, allowed)}{lead} Known sections: "
+        f"{', '.join(sorted(allowed))}. A platform's section is known once the platform is "
+        "registered (@llmops.register_platform or an installed plugin).",
+    )
+
+
+def _check_instrumentation(config: LoadedConfig) -> None:
+    from ._instrumentors import CATALOGUE, STRICT_KEY
+
+    for key in config.settings.instrumentation:
+        if key != STRICT_KEY and key not in CATALOGUE:
+            raise config.error(
+                f"$.instrumentation.{key}",
+                f"unknown instrumentor {key!r}{did_you_mean(key, [*CATALOGUE, STRICT_KEY])} "
+                f"Known: {', '.join(sorted(CATALOGUE))} (and 'strict').",
+            )
+
+
+def _secrets_of(section: Any) -> list[str]:
+    from ._config import secret_values
+
+    return secret_values(section)
+
+
+def _masked(exc: ConfigurationError, secrets: list[str]) -> ConfigurationError:
+    text = mask(str(exc), secrets)
+    if text == str(exc):
+        return exc
+    return ConfigurationError(text, path=exc.path, field=exc.field)
+
+
+def _walk(
+    plan: Plan,
+    prefix: str,
+    struct: Any,
+    raw: Any,
+    declared: Mapping[str, tuple[str, ...]],
+) -> list[Value]:
+    """The rows of one section, nested sections first-class (``tracing.sample_ratio``)."""
+    raw = raw if isinstance(raw, dict) else {}
+    secret_fields: frozenset[str] = getattr(struct, "secret_fields", frozenset())
+    rows: list[Value] = []
+    for field in msgspec.structs.fields(struct):
+        key = f"{prefix}{field.encode_name}"
+        value = getattr(struct, field.name)
+        if isinstance(value, msgspec.Struct):
+            rows += _walk(plan, f"{key}.", value, raw.get(field.encode_name), declared)
+            continue
+        secret = field.name in secret_fields
+        if field.encode_name in raw:
+            source = _file_source(plan.config, key, raw[field.encode_name])
+            value = shown(struct, field.name)
+        elif (found := env_value(plan.environment, declared.get(key, ()))) is not None:
+            source = f"env {found[0]}"
+            value = MASK if secret else mask(found[1])
+        else:
+            source = "default"
+            value = shown(struct, field.name)
+        rows.append(Value(key=key, value=value, source=source, secret=secret))
+    return rows
+
+
+def _file_source(config: LoadedConfig, key: str, written: Any) -> str:
+    import re
+
+    line = config.line_of(f"$.{key}")
+    source = config.where + (f":{line}" if line else "")
+    if isinstance(written, str) and "${" in written:
+        names = re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", written)
+        if names:
+            source += f" (${{{', '.join(names)}}})"
+    return source
+
+
+def plan(
+    platform: str | Sequence[str] | None = None,
+    *,
+    config_path: str | os.PathLike[str] | None = None,
+) -> Plan:
+    """What ``instrument(platform, config_path=...)`` would set up, without setting it up.
+
+    >>> import llmops
+    >>> llmops.plan("mlflow").describe()  # doctest: +ELLIPSIS
+    ['mlflow → MLflow local store sqlite:///mlflow.db, experiment id 0']
+
+    It reads the same files and variables and runs every check ``instrument()`` runs, so
+    it raises the same :class:`~llmops.ConfigurationError`; it touches no network. ``llmops
+    check`` prints it.
+    """
+    return make_plan(platform, config_path)

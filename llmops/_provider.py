@@ -1,0 +1,317 @@
+"""Building the provider: from a plan and the platforms' contributions to the process's
+TracerProvider, its resource, its sampler, and a batch processor around each exporter.
+Imported only by ``instrument()``: it needs the OpenTelemetry SDK.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_ON,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
+
+from ._errors import ConfigurationError
+from ._plugin import PlatformSetup
+
+if TYPE_CHECKING:
+    from ._config import Settings, TracingConfig
+    from ._exporters import GuardedExporter
+    from ._plan import Plan, Target
+    from ._processors import DetachableProcessor
+
+__all__ = [
+    "Contribution",
+    "Pipeline",
+    "Setup",
+    "SwappableSampler",
+    "build",
+    "build_resource",
+    "contribute",
+    "new_provider",
+    "processor_for",
+]
+
+logger = logging.getLogger("llmops")
+
+
+def build_resource(settings: Settings, extra: Mapping[str, str]) -> Resource:
+    """The resource: OpenTelemetry's defaults and env detector, then the config, then ``extra``.
+
+    ``Resource.create`` reads ``OTEL_RESOURCE_ATTRIBUTES`` and ``OTEL_SERVICE_NAME``; the
+    attributes given here win over them, so the file wins over the environment.
+    """
+    service = settings.service
+    attributes: dict[str, str] = dict(service.attributes)
+    if service.name:
+        attributes["service.name"] = service.name
+    if service.version:
+        attributes["service.version"] = service.version
+    if service.environment:
+        attributes["deployment.environment.name"] = service.environment
+        attributes["deployment.environment"] = service.environment
+    attributes.update(extra)
+    return Resource.create(attributes)
+
+
+class SwappableSampler(Sampler):
+    """Parent-based trace-id-ratio sampling whose ratio a later setup can change.
+
+    The SDK fixes a tracer's sampler when ``get_tracer()`` is called, so a provider that llmops
+    keeps across setups (the global one) needs a sampler object that stays while its policy
+    changes.
+    """
+
+    def __init__(self, ratio: float) -> None:
+        self.set_ratio(ratio)
+
+    def set_ratio(self, ratio: float) -> None:
+        # ALWAYS_ON at 1.0 skips the trace-id arithmetic; binding the inner method skips a
+        # Python frame per span (docs/performance.md).
+        root = ALWAYS_ON if ratio >= 1.0 else TraceIdRatioBased(ratio)
+        self.inner: Sampler = ParentBased(root)
+        self.should_sample = self.inner.should_sample  # type: ignore[method-assign]
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        return self.inner.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+
+    def get_description(self) -> str:
+        return self.inner.get_description()
+
+
+def new_provider(settings: Settings, resource: Resource) -> TracerProvider:
+    """A TracerProvider with the configured sampler; llmops, not the SDK, shuts it down."""
+    sampler = SwappableSampler(settings.tracing.sample_ratio)
+    # shutdown_on_exit=False: the SDK's own atexit hook waits up to 30 s on a dead collector;
+    # llmops registers a bounded one instead.
+    return TracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
+
+
+def processor_for(exporter: SpanExporter, tracing: TracingConfig) -> SpanProcessor:
+    """Wrap ``exporter`` as the ``tracing`` section says: batching (default) or synchronous."""
+    if not tracing.batch:
+        return SimpleSpanProcessor(exporter)
+    return BatchSpanProcessor(
+        exporter,
+        max_queue_size=tracing.max_queue_size,
+        schedule_delay_millis=tracing.schedule_delay_ms,
+        max_export_batch_size=min(tracing.max_export_batch_size, tracing.max_queue_size),
+        export_timeout_millis=tracing.export_timeout_s * 1000,
+    )
+
+
+# -- building a setup from a plan -----------------------------------------------------------
+
+
+class Pipeline(msgspec.Struct):
+    """One export queue: a platform's exporter behind its batch processor (``guard`` is the
+    exporter's guard), or a processor the platform contributed as it is (no guard)."""
+
+    platform: str
+    processor: DetachableProcessor
+    guard: GuardedExporter | None = None
+
+
+class Setup(msgspec.Struct):
+    """What one ``instrument()`` built: what to flush, uninstrument and shut down."""
+
+    key: tuple[Any, ...]
+    platforms: tuple[str, ...]
+    provider: TracerProvider
+    owns_provider: bool
+    timeout_s: float
+    baselines: dict[str, Any]
+    """Each platform's counts when the setup started: the shutdown summary is about this
+    setup only."""
+    enricher: Any = None
+    pipelines: list[Pipeline] = msgspec.field(default_factory=list)
+    hooks: list[Callable[[], None]] = msgspec.field(default_factory=list)
+    applied: list[Any] = msgspec.field(default_factory=list)
+
+
+class Contribution(msgspec.Struct, frozen=True):
+    """A platform's part of a setup, and how to make its exporters again in a forked child."""
+
+    name: str
+    setup: PlatformSetup
+    remake: Callable[[], PlatformSetup]
+
+
+def contribute(target: Target, settings: Settings) -> Contribution:
+    """Run the platform's ``setup`` hook, or build its OTLP exporter when it has none."""
+
+    def remake() -> PlatformSetup:
+        return _contribution(target, settings)
+
+    return Contribution(target.name, remake(), remake)
+
+
+def _contribution(target: Target, settings: Settings) -> PlatformSetup:
+    from ._exporters import otlp_exporter
+    from ._plugin import hook
+
+    destination = target.destination
+    setup = hook(target.plugin_class(), "setup")
+    if setup is None:
+        assert destination is not None and destination.otlp  # checked by the plan
+        return PlatformSetup(
+            exporters=[otlp_exporter(destination)],
+            resource_attributes=destination.resource_attributes,
+            description=destination.description,
+        )
+    try:
+        result = setup(destination if destination is not None else target.config, settings)
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        raise RuntimeError(
+            f"platform {target.name!r} ({target.plugin_class.__module__}) failed to set up: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(result, PlatformSetup):
+        raise TypeError(
+            f"platform {target.name!r}: setup() must return a llmops.PlatformSetup, got "
+            f"{type(result).__name__}"
+        )
+    return result
+
+
+def build(
+    plan: Plan,
+    contributions: Sequence[Contribution],
+    *,
+    reuse: TracerProvider | None,
+    baselines: dict[str, Any],
+) -> Setup:
+    """The provider with every contribution added: ``reuse`` is llmops' own global provider
+    from an earlier setup (kept, with the new resource and sampling policy)."""
+    from opentelemetry import trace
+
+    from ._exporters import GuardedExporter, ResourceMergingExporter, quiet_sdk_loggers
+    from ._processors import DetachableProcessor
+
+    quiet_sdk_loggers()
+    settings = plan.settings
+    platform_attributes = _merged_resource_attributes(contributions)
+    resource = build_resource(settings, platform_attributes)
+    current = trace.get_tracer_provider()
+    merge: Resource | None = None
+    replace_resource = False
+    if reuse is not None and current is reuse and settings.tracing.set_global:
+        provider, owns = reuse, True
+        merge, replace_resource = resource, True
+        assert isinstance(provider.sampler, SwappableSampler)
+        provider.sampler.set_ratio(settings.tracing.sample_ratio)
+    elif isinstance(current, TracerProvider) and current is not reuse:
+        provider, owns = current, False
+        merge = Resource(platform_attributes)
+        logger.info(
+            "llmops: the application already set an OpenTelemetry SDK TracerProvider; adding "
+            "the %s exporter to it instead of creating a second one (its resource and sampler "
+            "stay as the application set them)",
+            ", ".join(plan.platforms),
+        )
+    else:
+        provider, owns = new_provider(settings, resource), True
+        if settings.tracing.set_global:
+            if type(current).__name__ == "ProxyTracerProvider":
+                trace.set_tracer_provider(provider)
+            else:
+                logger.info(
+                    "llmops: a non-SDK global TracerProvider (%s) is set; leaving it, use the "
+                    "provider instrument() returns",
+                    type(current).__name__,
+                )
+    built = Setup(
+        key=plan.key(),
+        platforms=plan.platforms,
+        provider=provider,
+        owns_provider=owns,
+        timeout_s=settings.tracing.shutdown_timeout_s,
+        baselines=baselines,
+    )
+    # Each platform's exporters get their own batch processor (queue and export thread): a
+    # platform that is down fills only its own queue; the others export on their schedule.
+    for contribution in contributions:
+        name = contribution.name
+        per_process = _PerProcess(contribution.remake)
+        for index, platform_exporter in enumerate(contribution.setup.exporters):
+            guard = GuardedExporter(platform_exporter, name, rebuild=per_process.rebuilder(index))
+            exporter: SpanExporter = guard
+            if merge is not None:
+                exporter = ResourceMergingExporter(exporter, merge, replace=replace_resource)
+            processor = DetachableProcessor(processor_for(exporter, settings.tracing), name)
+            built.pipelines.append(Pipeline(name, processor, guard))
+        built.pipelines.extend(
+            Pipeline(name, DetachableProcessor(p, name)) for p in contribution.setup.processors
+        )
+        if contribution.setup.on_shutdown is not None:
+            built.hooks.append(contribution.setup.on_shutdown)
+    return built
+
+
+def _merged_resource_attributes(contributions: Sequence[Contribution]) -> dict[str, str]:
+    """Every platform's resource attributes; on a conflict the later platform wins, logged."""
+    merged: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for contribution in contributions:
+        for key, value in contribution.setup.resource_attributes.items():
+            if key in merged and merged[key] != value:
+                logger.warning(
+                    "llmops: platforms %s and %s both set the resource attribute %r; using %s's",
+                    owner[key],
+                    contribution.name,
+                    key,
+                    contribution.name,
+                )
+            merged[key], owner[key] = value, contribution.name
+    return merged
+
+
+class _PerProcess:
+    """Runs the platform's set-up again, once, in a process forked after ``instrument()``,
+    so that a child exports through its own connections, not the parent's."""
+
+    def __init__(self, remake: Callable[[], PlatformSetup]) -> None:
+        self._remake = remake
+        self._pid = os.getpid()
+        self._exporters: list[SpanExporter] = []
+        self._lock = threading.Lock()
+
+    def rebuilder(self, index: int) -> Callable[[], SpanExporter | None]:
+        return lambda: self._exporter(index)
+
+    def _exporter(self, index: int) -> SpanExporter | None:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._exporters = list(self._remake().exporters)
+        return self._exporters[index] if index < len(self._exporters) else None
