@@ -221,14 +221,14 @@ def overhead(blocks: int, per_block: int) -> dict:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-    from llmops import _tracing
+    from llmops import _processors, _provider
 
     class Null(SpanExporter):
         def export(self, spans):  # type: ignore[no-untyped-def]
             return SpanExportResult.SUCCESS
 
     def make(sampler: bool, wrapper: bool):  # type: ignore[no-untyped-def]
-        kwargs = {"sampler": _tracing.SwappableSampler(1.0)} if sampler else {}
+        kwargs = {"sampler": _provider.SwappableSampler(1.0)} if sampler else {}
         provider = TracerProvider(shutdown_on_exit=False, **kwargs)
         # A queue that holds a whole block and a worker that sleeps through it: the export
         # thread runs between blocks (force_flush), never while a block is timed.
@@ -236,10 +236,10 @@ def overhead(blocks: int, per_block: int) -> dict:
         bsp = BatchSpanProcessor(
             Null(), max_queue_size=size, max_export_batch_size=size, schedule_delay_millis=3_600_000
         )
-        provider.add_span_processor(_tracing.DetachableProcessor(bsp) if wrapper else bsp)
+        provider.add_span_processor(_processors.DetachableProcessor(bsp) if wrapper else bsp)
         return provider
 
-    class ProposedSampler(_tracing.SwappableSampler):  # the change proposed in performance.md
+    class ProposedSampler(_provider.SwappableSampler):  # the change proposed in performance.md
         def __init__(self, ratio: float) -> None:
             self.set_ratio(ratio)
 
@@ -255,7 +255,7 @@ def overhead(blocks: int, per_block: int) -> dict:
         bsp = BatchSpanProcessor(
             Null(), max_queue_size=size, max_export_batch_size=size, schedule_delay_millis=3_600_000
         )
-        provider.add_span_processor(_tracing.DetachableProcessor(bsp))
+        provider.add_span_processor(_processors.DetachableProcessor(bsp))
         return provider
 
     variants = {

@@ -2,9 +2,12 @@
 
     python examples/inhouse_platform.py            # writes and reads back ./acme-spans.jsonl
 
-The same module is a plugin the command line can load:
+The same module is a plugin the command line can load; ``resolve`` is what ``llmops check``
+shows and refuses, ``environment`` names the variable it reads, ``probes`` is what ``llmops
+doctor`` checks:
 
     llmops check --import inhouse_platform --platform acme inhouse.yaml
+    llmops doctor --import inhouse_platform --platform acme inhouse.yaml
     llmops run --import inhouse_platform --platform acme -- python app.py
 
 The test suite runs this file (``tests/test_docs_examples.py``); ``docs/plugins.md`` shows it.
@@ -13,23 +16,24 @@ The test suite runs this file (``tests/test_docs_examples.py``); ``docs/plugins.
 from __future__ import annotations
 
 import json
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import msgspec
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 import llmops
-from llmops import PlatformSetup
+from llmops import Destination, PlatformSetup, Probe
 
 
-class AcmeConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class AcmeConfig(llmops.Section):
     """``acme:`` — the in-house platform's section of llmops.yaml."""
 
-    path: str = "acme-spans.jsonl"
-    """The JSON-lines file the spans are appended to."""
+    path: str | None = None
+    """The JSON-lines file the spans are appended to; else ``ACME_SPANS_PATH``; else
+    ``acme-spans.jsonl``."""
     team: str | None = None
     """Added to every span's resource as ``acme.team``."""
 
@@ -69,17 +73,41 @@ class AcmePlatform:
 
     config_type = AcmeConfig
 
-    def setup(self, config: AcmeConfig, settings: llmops.Settings) -> PlatformSetup:
-        path = Path(config.path)
+    def environment(self, config: AcmeConfig) -> Mapping[str, tuple[str, ...]]:
+        return {"path": ("ACME_SPANS_PATH",)}
+
+    def resolve(
+        self, config: AcmeConfig, settings: llmops.Settings, env: Mapping[str, str]
+    ) -> Destination:
+        path = Path(config.path or env.get("ACME_SPANS_PATH") or "acme-spans.jsonl")
         if not path.parent.is_dir():
             raise llmops.ConfigurationError(
                 f"$.acme.path: the folder {path.parent} does not exist", field="$.acme.path"
             )
-        return PlatformSetup(
-            exporters=[JsonLinesExporter(path)],
-            resource_attributes={"acme.team": config.team or "unknown"},
+        return Destination(
             description=f"Acme JSON lines at {path}",
+            transport="custom",
+            endpoint=str(path),
+            resource_attributes={"acme.team": config.team or "unknown"},
         )
+
+    def setup(self, destination: Destination, settings: llmops.Settings) -> PlatformSetup:
+        return PlatformSetup(
+            exporters=[JsonLinesExporter(Path(destination.endpoint))],
+            resource_attributes=destination.resource_attributes,
+            description=destination.description,
+        )
+
+    def probes(self, destination: Destination) -> list[Probe]:
+        folder = Path(destination.endpoint).resolve().parent
+        return [
+            Probe(
+                name="Acme file",
+                kind="local",
+                check=lambda _: None if os.access(folder, os.W_OK) else f"{folder} is not writable",
+                detail=f"{destination.endpoint} can be written",
+            )
+        ]
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ a small file expand to billions of values, refused instead of walked."""
 
 T = TypeVar("T")
 
+
 class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of every config section (``llmops.Section``): unknown keys are errors, secrets
     never show in a repr.
@@ -425,6 +426,8 @@ def _yaml_loads(text: str, path: Path) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:  # libyaml's own limit
+            problem = "nested too deeply; a config is a few levels deep"
         raise ConfigurationError(
             f"{path}{line}: invalid YAML: {problem}; fix the syntax at that line",
             path=str(path),
@@ -579,7 +582,7 @@ def _without_values(message: str, config_type: Any, sub: str) -> str:
         return message
     choices = _choices_at(config_type, sub)
     listed = f"; use one of {', '.join(map(repr, choices))}" if choices else ""
-    return f"invalid value{listed}"
+    return f"invalid enum value{listed}"
 
 
 def _choices_at(typ: Any, sub: str) -> tuple[Any, ...]:

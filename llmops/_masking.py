@@ -38,7 +38,9 @@ def mask(text: str, secrets: Iterable[str] = ()) -> str:
     >>> mask("header value 'Bearer hunter22'", ["hunter22"])
     "header value 'Bearer ***'"
     """
-    for secret in sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True):
+    for secret in sorted(
+        {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True
+    ):
         text = text.replace(secret, MASK)
         stripped = secret.strip()
         if stripped != secret and len(stripped) >= MIN_SECRET_LENGTH:

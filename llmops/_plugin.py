@@ -22,13 +22,12 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
-from ._masking import MASK
+from ._masking import MASK, mask
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import SpanProcessor
     from opentelemetry.sdk.trace.export import SpanExporter
 
-    from ._config import Settings
 
 __all__ = [
     "OPTIONAL_HOOKS",
@@ -88,7 +87,8 @@ class Destination(msgspec.Struct, frozen=True, kw_only=True):
     def __repr__(self) -> str:
         fields = {name: getattr(self, name) for name in self.__struct_fields__}
         fields["headers"] = self.headers_shown()
-        return f"Destination({', '.join(f'{k}={v!r}' for k, v in fields.items())})"
+        text = f"Destination({', '.join(f'{k}={v!r}' for k, v in fields.items())})"
+        return mask(text, self.headers.values())  # and the userinfo of any URI in `details`
 
     __str__ = __repr__
 

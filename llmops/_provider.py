@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -181,7 +180,8 @@ def _contribution(target: Target, settings: Settings) -> PlatformSetup:
     destination = target.destination
     setup = hook(target.plugin_class(), "setup")
     if setup is None:
-        assert destination is not None and destination.otlp  # checked by the plan
+        assert destination is not None  # checked by the plan: without setup(), OTLP
+        assert destination.otlp
         return PlatformSetup(
             exporters=[otlp_exporter(destination)],
             resource_attributes=destination.resource_attributes,

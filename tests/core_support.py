@@ -72,7 +72,7 @@ def free_port() -> int:
 
 def llmops_processors(provider: Any) -> list[Any]:
     """The attached ``DetachableProcessor`` s llmops added to ``provider``."""
-    from llmops._tracing import DetachableProcessor
+    from llmops._processors import DetachableProcessor
 
     return [
         p
@@ -85,7 +85,7 @@ def exporter_of(processor: Any) -> Any:
     """The exporter behind one of llmops' processors (unwrapping the resource merger)."""
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
-    from llmops._tracing import GuardedExporter, ResourceMergingExporter
+    from llmops._exporters import GuardedExporter, ResourceMergingExporter
 
     inner = getattr(processor, "inner", processor)
     if isinstance(inner, BatchSpanProcessor):

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 
 from llmops import ConfigurationError
 from llmops._config import LoadedConfig, Settings, load_config
-from llmops._instrumentors import CATALOGUE, validate
+from llmops._instrumentors import CATALOGUE
+from llmops._plan import make_plan
 from llmops._platforms.arize import ArizeConfig
 
 KNOWN = ["arize", "mlflow"]
@@ -125,8 +126,8 @@ def load_both(document: dict[str, Any], directory: Path) -> tuple[LoadedConfig, 
     yaml_path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     toml_path.write_text(to_toml(document), encoding="utf-8")
     return (
-        load_config(yaml_path, known_sections=KNOWN),
-        load_config(toml_path, known_sections=KNOWN),
+        load_config(yaml_path),
+        load_config(toml_path),
     )
 
 
@@ -182,12 +183,11 @@ junk_documents = junk_sections | st.dictionaries(junk_keys, junk_data, max_size=
 
 
 def load_only_config_errors(path: Path) -> None:
-    """``load_config`` and the section decoding either succeed or raise ConfigurationError."""
+    """Resolving a plan (loading, every section, the instrumentation keys) either succeeds or
+    raises ConfigurationError."""
     error: ConfigurationError | None = None
     try:
-        loaded = load_config(path, known_sections=KNOWN)
-        loaded.section("arize", ArizeConfig)
-        validate(loaded.settings.instrumentation, loaded.where)
+        make_plan("arize", path)
     except ConfigurationError as exc:
         error = exc
     if error is not None:  # every error names the file

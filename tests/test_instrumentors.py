@@ -169,16 +169,6 @@ def test_missing_library_names_it(tmp_path: Path) -> None:
     assert RecordingInstrumentor.instrumented_with == []
 
 
-def test_missing_package_enabled_only_by_default_is_quiet(
-    tmp_path: Path, missing_entry: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(_instrumentors, "DEFAULT_ENABLED", {missing_entry: True})
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        instrument(tmp_path, "  recording: true\n")
-    assert len(RecordingInstrumentor.instrumented_with) == 1
-
-
 def test_real_catalogue_entry_without_its_package(tmp_path: Path) -> None:
     from importlib.metadata import PackageNotFoundError, version
 

@@ -164,14 +164,16 @@ def _one_export_seconds(endpoint: str, protocol: str, timeout_s: float) -> float
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExportResult
 
-    from llmops._config import TracingConfig
-    from llmops._tracing import otlp_exporter
+    from llmops import Destination
+    from llmops._exporters import otlp_exporter
 
     exporter = otlp_exporter(
-        endpoint,
-        protocol,  # type: ignore[arg-type]
-        headers={},
-        tracing=TracingConfig(export_timeout_s=timeout_s),
+        Destination(
+            description="test",
+            transport=protocol,  # type: ignore[arg-type]
+            endpoint=endpoint,
+            timeout_s=timeout_s,
+        )
     )
     provider = TracerProvider(shutdown_on_exit=False)
     span = provider.get_tracer("t").start_span("s")

@@ -58,8 +58,10 @@ CHILD = textwrap.dedent(
     print(json.dumps({
         "before_mb": before, "after_mb": after, "peak_mb": max(peak, after), "seconds": took,
         "dropped": stats.dropped, "failed": stats.failed, "exported": stats.exported,
-        "queued": sum(p.queued() for p in llmops._lifecycle.current().processors),
-        "in_flight": sum(g.in_flight for g in llmops._lifecycle.current().guards),
+        "queued": sum(p.processor.queued() for p in llmops._lifecycle.current().pipelines),
+        "in_flight": sum(
+            p.guard.in_flight for p in llmops._lifecycle.current().pipelines if p.guard
+        ),
     }), flush=True)
     """
 )
@@ -128,7 +130,8 @@ def test_a_drop_inside_the_sdk_is_counted_not_logged(caplog: pytest.LogCaptureFi
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     import llmops
-    from llmops._tracing import _FILTER, DetachableProcessor, quiet_sdk_loggers
+    from llmops._exporters import _FILTER, quiet_sdk_loggers
+    from llmops._processors import DetachableProcessor
 
     llmops._stats.reset()
     quiet_sdk_loggers()

@@ -155,7 +155,7 @@ FORKING_APP = textwrap.dedent(
     held, release = threading.Event(), threading.Event()
 
     def hold():
-        with llmops._lifecycle._lock:
+        with llmops._lifecycle._default.lock:
             held.set()
             release.wait(10)
 

@@ -81,7 +81,9 @@ class Target:
 class ServerTarget(Target):
     """A tracking server: REST for the experiment, OTLP/HTTP for the spans."""
 
-    def __init__(self, details: MlflowDetails, destination: Destination, settings: Settings) -> None:
+    def __init__(
+        self, details: MlflowDetails, destination: Destination, settings: Settings
+    ) -> None:
         self.uri = details.uri
         self.destination = destination
         self.headers = dict(destination.headers)
@@ -245,11 +247,8 @@ class StoreTarget(Target):
 
     def _failed(self, exc: Exception) -> Unresolved:
         return Unresolved(
-            f"cannot open the MLflow store {mask(self.uri)}: {type(exc).__name__}: "
-            f"{str(exc)[:300]}"
+            f"cannot open the MLflow store {mask(self.uri)}: {type(exc).__name__}: {str(exc)[:300]}"
         )
-
-
 
 
 def _error_code(body: dict[str, Any]) -> str | None:
@@ -273,8 +272,6 @@ def _missing(name: str, where: str) -> Unresolved:
         f"the MLflow experiment {name!r} does not exist in {where} and mlflow.create_experiment "
         "is false; create it, or set create_experiment: true"
     )
-
-
 
 
 class ExperimentExporter(SpanExporter):

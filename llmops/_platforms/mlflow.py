@@ -130,8 +130,7 @@ class MlflowPlatform:
         if scheme in SERVER_SCHEMES:
             base, headers = _server(uri, where, config, env)
             return Destination(
-                description=f"MLflow tracking server {base}, {what}, OTLP/HTTP "
-                f"{base}{TRACES_PATH}",
+                description=f"MLflow tracking server {base}, {what}, OTLP/HTTP {base}{TRACES_PATH}",
                 transport="http",
                 endpoint=f"{base}{TRACES_PATH}",
                 headers=headers,
@@ -153,7 +152,9 @@ class MlflowPlatform:
         from ._mlflow_export import ExperimentExporter, ServerTarget, StoreTarget
 
         details: MlflowDetails = destination.details
-        if not details.telemetry and not ({"MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK"} & set(os.environ)):
+        if not details.telemetry and not (
+            {"MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK"} & set(os.environ)
+        ):
             # MLflow reads it when imported and before each usage event it would send.
             os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
         if details.kind == "server":
@@ -337,5 +338,3 @@ def _headers(config: MlflowConfig, env: Mapping[str, str]) -> dict[str, str]:
         headers["authorization"] = f"Bearer {token}"
     headers.update({k.lower(): v for k, v in config.headers.items()})
     return headers
-
-

@@ -59,7 +59,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
 import msgspec
 import pytest
@@ -68,7 +68,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import llmops
-from llmops._registry import missing_members
+from llmops._plugin import hook, missing_members
+from llmops._types import unwrap
 
 __all__ = ["PlatformConformance", "ReceivedSpan", "emit_span_tree"]
 
@@ -191,11 +192,9 @@ _TEXT = st.text(st.characters(categories=("L", "N", "P", "S"), exclude_character
 
 
 def _unwrap(tp: Any) -> tuple[Any, msgspec.Meta | None]:
-    if get_origin(tp) is Annotated:
-        base, *extras = get_args(tp)
-        metas = [m for m in extras if isinstance(m, msgspec.Meta)]
-        return base, (metas[0] if metas else None)
-    return tp, None
+    base, extras = unwrap(tp)
+    metas = [m for m in extras if isinstance(m, msgspec.Meta)]
+    return base, (metas[0] if metas else None)
 
 
 def _strategy_for(tp: Any) -> st.SearchStrategy[Any] | None:
@@ -448,14 +447,53 @@ class PlatformConformance:
             raise AssertionError(
                 f"config_type of {self.platform!r} must be a msgspec.Struct, got {config_type!r}"
             )
-        try:
-            inspect.signature(cls().setup).bind(object(), object())
-        except TypeError as exc:
-            raise AssertionError(f"setup(config, settings) cannot be called: {exc}") from None
+        for name, arguments in (("setup", 2), ("resolve", 3), ("environment", 1), ("probes", 1)):
+            method = hook(cls(), name)
+            if method is None:
+                continue
+            try:
+                inspect.signature(method).bind(*[object()] * arguments)
+            except TypeError as exc:
+                raise AssertionError(f"{name}() cannot be called as declared: {exc}") from None
         # Every key optional: a config without the section must work.
         msgspec.convert({}, config_type)
         for valid in self.valid_sections():
             msgspec.convert(dict(valid), config_type, strict=False)
+
+    def test_conformance_declarations(self) -> None:
+        """What the platform declares for ``llmops check``, ``doctor`` and ``run`` holds:
+        ``environment`` names fields of the section, ``resolve`` gives a ``Destination``
+        the plan describes in one line without a secret, ``probes`` gives ``Probe`` s."""
+        plugin = self._plugin_class()()
+        fields = {f.encode_name for f in msgspec.structs.fields(self._config_type())}
+        for valid in self.valid_sections() or [{}]:
+            plan = llmops.plan(self.platform, config_path=self.write(valid))
+            (target,) = plan.targets
+            environment = hook(plugin, "environment")
+            if environment is not None:
+                declared = environment(target.config)
+                assert set(declared) <= fields, f"environment() names no field: {declared}"
+                for key, names in declared.items():
+                    assert names, key
+                    assert all(isinstance(n, str) and n for n in names), key
+            lines = plan.describe()
+            assert len(lines) == 1, lines
+            assert lines[0].startswith(f"{self.platform} → "), lines
+            destination = target.destination
+            if hook(plugin, "resolve") is None:
+                assert destination is None
+                continue
+            assert isinstance(destination, llmops.Destination)
+            for value in destination.headers.values():
+                if len(value) >= 4:
+                    assert value not in lines[0]
+                    assert value not in repr(destination)
+            probes = hook(plugin, "probes")
+            if probes is not None:
+                found = list(probes(destination))
+                assert all(isinstance(p, llmops.Probe) for p in found), found
+            if hook(plugin, "setup") is None:
+                assert destination.otlp, "a platform without setup() must resolve to OTLP"
 
     @settings(deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(data=st.data(), fmt=st.sampled_from(["yaml", "toml"]))
@@ -477,7 +515,7 @@ class PlatformConformance:
             section = _without_none(section)
         with tempfile.TemporaryDirectory() as tmp:
             path = _write(Path(tmp), self.document(section), fmt)
-            config = load_config(path, known_sections=llmops.available_platforms())
+            config = load_config(path)
             decoded = config.section(self.platform, config_type)
         assert isinstance(decoded, config_type)
         expected = msgspec.convert(section, config_type, strict=False)
@@ -586,7 +624,7 @@ class PlatformConformance:
         seen: list[str] = []
         # 1. Decoded: repr and str of the section and of the loaded config.
         path = self.write(section)
-        config = load_config(path, known_sections=llmops.available_platforms())
+        config = load_config(path)
         decoded = config.section(self.platform, self._config_type())
         seen += [repr(decoded), str(decoded), repr(config), str(config)]
         # 2. Errors: the secret next to an unknown key, and as a value of the wrong type.
@@ -609,16 +647,27 @@ class PlatformConformance:
             seen.append(repr(provider.resource.attributes))
             time.sleep(0.3)
             llmops.shutdown()
-        plugin = self._plugin_class()()
+        # 4. The plan, as llmops check shows it.
         try:
-            contribution = plugin.setup(decoded, config.settings)
+            plan = llmops.plan(self.platform, config_path=path)
         except llmops.ConfigurationError as exc:
             seen.append(str(exc))
         else:
-            seen += [contribution.description, repr(contribution)]
-            for exporter in contribution.exporters:
-                with contextlib.suppress(Exception):
-                    exporter.shutdown()
+            seen += [*plan.describe(), repr(plan.targets)]
+            seen += [f"{v.key} {v.value} {v.source}" for v in plan.values(everything=True)]
+            # 5. What the platform contributes, as instrument() logs it.
+            from llmops._provider import contribute
+
+            for target in plan.targets:
+                try:
+                    contribution = contribute(target, plan.settings).setup
+                except llmops.ConfigurationError as exc:
+                    seen.append(str(exc))
+                    continue
+                seen += [contribution.description, repr(contribution)]
+                for exporter in contribution.exporters:
+                    with contextlib.suppress(Exception):
+                        exporter.shutdown()
         out, err = capfd.readouterr()
         seen += [out, err]
         seen += [r.getMessage() for r in caplog.records]

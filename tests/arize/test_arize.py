@@ -567,27 +567,33 @@ def test_arize_ax_endpoint_without_port_or_path_defaults_to_grpc(config: Any) ->
 
 
 class RecordingExporterFactory:
-    """Stands in for ``llmops._tracing.otlp_exporter``: records, builds nothing."""
+    """What the destinations that :func:`setup_arize` resolved ask the OTLP exporter for."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, dict[str, str]]] = []
 
-    def __call__(self, url: str, protocol: str, *, headers: Any, tracing: Any, **_: Any) -> Any:
-        self.calls.append((url, protocol, dict(headers)))
-        return object()
+
+_RECORDED: list[RecordingExporterFactory] = []
 
 
 @pytest.fixture
-def recorded(monkeypatch: pytest.MonkeyPatch) -> RecordingExporterFactory:
-    from llmops import _tracing
-
+def recorded() -> Iterator[RecordingExporterFactory]:
     factory = RecordingExporterFactory()
-    monkeypatch.setattr(_tracing, "otlp_exporter", factory)
-    return factory
+    _RECORDED.append(factory)
+    yield factory
+    _RECORDED.remove(factory)
 
 
 def setup_arize(**fields: Any) -> Any:
-    return ArizePlatform().setup(ArizeConfig(**fields), Settings())
+    """The platform's ``resolve`` (what ``setup`` was before the plan) on a section."""
+    import os
+
+    destination = ArizePlatform().resolve(ArizeConfig(**fields), Settings(), os.environ)
+    for factory in _RECORDED:
+        factory.calls.append(
+            (destination.endpoint, destination.transport, dict(destination.headers))
+        )
+    return destination
 
 
 def test_arize_ax_default_endpoint(recorded: RecordingExporterFactory) -> None:
