@@ -13,7 +13,7 @@ OpenInference auto-instrumentors named in the config and returns the provider.
 from __future__ import annotations
 
 from ._errors import ConfigurationError, PluginLoadError, UnknownPlatformError
-from ._lifecycle import instrument, shutdown, stats
+from ._lifecycle import instrument, shutdown
 from ._platform import Platform
 from ._registry import available_platforms, get_platform, register_platform
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ._context import enrich
     from ._plan import Plan, plan
     from ._plugin import Destination, PlatformPlugin, PlatformSetup, Probe
+    from ._stats import SpanStats, stats
 
 __version__ = "0.1.0"
 
@@ -40,6 +41,7 @@ __all__ = [
     "Probe",
     "Section",
     "Settings",
+    "SpanStats",
     "UnknownPlatformError",
     "arize",
     "available_platforms",
@@ -65,6 +67,8 @@ _LAZY_NAMES = {
     "Settings": "_config",
     "enrich": "_context",
     "plan": "_plan",
+    "SpanStats": "_stats",
+    "stats": "_stats",
 }
 
 

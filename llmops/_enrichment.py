@@ -25,11 +25,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from opentelemetry.context import Context, get_current, get_value
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
+TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
     from opentelemetry.util.types import AttributeValue
 

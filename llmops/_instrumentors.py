@@ -12,12 +12,13 @@ import logging
 import sys
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
 from ._errors import ConfigurationError
 
+TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 

@@ -12,8 +12,6 @@ import os
 import sys
 import threading
 
-from . import _stats
-
 TYPE_CHECKING = False  # keeps typing out of `import llmops`
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -24,9 +22,7 @@ if TYPE_CHECKING:
     from ._platform import Platform
     from ._provider import Contribution, Setup
 
-__all__ = ["Lifecycle", "current", "instrument", "reset_for_tests", "shutdown", "stats"]
-
-stats = _stats.stats
+__all__ = ["Lifecycle", "current", "instrument", "reset_for_tests", "shutdown"]
 
 
 class Lifecycle:
@@ -61,6 +57,7 @@ class Lifecycle:
     def _build(self, plan: Plan, contributions: list[Contribution]) -> Setup:
         import logging
 
+        from . import _stats
         from ._enrichment import ContextAttributesProcessor
         from ._instrumentors import apply_instrumentors
         from ._provider import build
@@ -124,6 +121,8 @@ class Lifecycle:
         self.lock = threading.RLock()
         if self.active is None:
             return
+        from . import _stats
+
         self.active.baselines = dict.fromkeys(self.active.platforms, _stats.SpanStats())
         util = sys.modules.get("multiprocessing.util")
         if util is not None:
@@ -134,6 +133,8 @@ class Lifecycle:
         """Shut down and forget the global provider, as in a fresh process (tests)."""
         from opentelemetry import trace
         from opentelemetry.util._once import Once
+
+        from . import _stats
 
         self.close()
         _stats.reset()

@@ -18,12 +18,13 @@ implements only what it needs, as a pluggy plugin does:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
 from ._masking import MASK, mask
 
+TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import SpanProcessor
     from opentelemetry.sdk.trace.export import SpanExporter

@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from opentelemetry.context import Context
@@ -30,6 +30,7 @@ from opentelemetry.util.types import Attributes
 from ._errors import ConfigurationError
 from ._plugin import PlatformSetup
 
+TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
     from ._config import Settings, TracingConfig
     from ._exporters import GuardedExporter
@@ -213,43 +214,12 @@ def build(
 ) -> Setup:
     """The provider with every contribution added: ``reuse`` is llmops' own global provider
     from an earlier setup (kept, with the new resource and sampling policy)."""
-    from opentelemetry import trace
-
-    from ._exporters import GuardedExporter, ResourceMergingExporter, quiet_sdk_loggers
-    from ._processors import DetachableProcessor
+    from ._exporters import quiet_sdk_loggers
 
     quiet_sdk_loggers()
     settings = plan.settings
     platform_attributes = _merged_resource_attributes(contributions)
-    resource = build_resource(settings, platform_attributes)
-    current = trace.get_tracer_provider()
-    merge: Resource | None = None
-    replace_resource = False
-    if reuse is not None and current is reuse and settings.tracing.set_global:
-        provider, owns = reuse, True
-        merge, replace_resource = resource, True
-        assert isinstance(provider.sampler, SwappableSampler)
-        provider.sampler.set_ratio(settings.tracing.sample_ratio)
-    elif isinstance(current, TracerProvider) and current is not reuse:
-        provider, owns = current, False
-        merge = Resource(platform_attributes)
-        logger.info(
-            "llmops: the application already set an OpenTelemetry SDK TracerProvider; adding "
-            "the %s exporter to it instead of creating a second one (its resource and sampler "
-            "stay as the application set them)",
-            ", ".join(plan.platforms),
-        )
-    else:
-        provider, owns = new_provider(settings, resource), True
-        if settings.tracing.set_global:
-            if type(current).__name__ == "ProxyTracerProvider":
-                trace.set_tracer_provider(provider)
-            else:
-                logger.info(
-                    "llmops: a non-SDK global TracerProvider (%s) is set; leaving it, use the "
-                    "provider instrument() returns",
-                    type(current).__name__,
-                )
+    provider, owns, merge, replace = _provider_for(plan, platform_attributes, reuse)
     built = Setup(
         key=plan.key(),
         platforms=plan.platforms,
@@ -258,24 +228,72 @@ def build(
         timeout_s=settings.tracing.shutdown_timeout_s,
         baselines=baselines,
     )
-    # Each platform's exporters get their own batch processor (queue and export thread): a
-    # platform that is down fills only its own queue; the others export on their schedule.
     for contribution in contributions:
-        name = contribution.name
-        per_process = _PerProcess(contribution.remake)
-        for index, platform_exporter in enumerate(contribution.setup.exporters):
-            guard = GuardedExporter(platform_exporter, name, rebuild=per_process.rebuilder(index))
-            exporter: SpanExporter = guard
-            if merge is not None:
-                exporter = ResourceMergingExporter(exporter, merge, replace=replace_resource)
-            processor = DetachableProcessor(processor_for(exporter, settings.tracing), name)
-            built.pipelines.append(Pipeline(name, processor, guard))
-        built.pipelines.extend(
-            Pipeline(name, DetachableProcessor(p, name)) for p in contribution.setup.processors
-        )
-        if contribution.setup.on_shutdown is not None:
-            built.hooks.append(contribution.setup.on_shutdown)
+        _add_pipelines(built, contribution, settings.tracing, merge, replace)
     return built
+
+
+def _provider_for(
+    plan: Plan, platform_attributes: dict[str, str], reuse: TracerProvider | None
+) -> tuple[TracerProvider, bool, Resource | None, bool]:
+    """(provider, whether llmops owns it, the resource to merge into exported spans, whether
+    that resource replaces the span's): llmops' own global provider kept, the application's
+    SDK provider joined, or a new one."""
+    from opentelemetry import trace
+
+    settings = plan.settings
+    current = trace.get_tracer_provider()
+    if reuse is not None and current is reuse and settings.tracing.set_global:
+        assert isinstance(reuse.sampler, SwappableSampler)
+        reuse.sampler.set_ratio(settings.tracing.sample_ratio)
+        return reuse, True, build_resource(settings, platform_attributes), True
+    if isinstance(current, TracerProvider) and current is not reuse:
+        logger.info(
+            "llmops: the application already set an OpenTelemetry SDK TracerProvider; adding "
+            "the %s exporter to it instead of creating a second one (its resource and sampler "
+            "stay as the application set them)",
+            ", ".join(plan.platforms),
+        )
+        return current, False, Resource(platform_attributes), False
+    provider = new_provider(settings, build_resource(settings, platform_attributes))
+    if settings.tracing.set_global:
+        if type(current).__name__ == "ProxyTracerProvider":
+            trace.set_tracer_provider(provider)
+        else:
+            logger.info(
+                "llmops: a non-SDK global TracerProvider (%s) is set; leaving it, use the "
+                "provider instrument() returns",
+                type(current).__name__,
+            )
+    return provider, True, None, False
+
+
+def _add_pipelines(
+    built: Setup,
+    contribution: Contribution,
+    tracing: TracingConfig,
+    merge: Resource | None,
+    replace: bool,
+) -> None:
+    """One batch processor (queue and export thread) per exporter: a platform that is down
+    fills only its own queue; the others export on their schedule."""
+    from ._exporters import GuardedExporter, ResourceMergingExporter
+    from ._processors import DetachableProcessor
+
+    name = contribution.name
+    per_process = _PerProcess(contribution.remake)
+    for index, platform_exporter in enumerate(contribution.setup.exporters):
+        guard = GuardedExporter(platform_exporter, name, rebuild=per_process.rebuilder(index))
+        exporter: SpanExporter = guard
+        if merge is not None:
+            exporter = ResourceMergingExporter(exporter, merge, replace=replace)
+        processor = DetachableProcessor(processor_for(exporter, tracing), name)
+        built.pipelines.append(Pipeline(name, processor, guard))
+    built.pipelines.extend(
+        Pipeline(name, DetachableProcessor(p, name)) for p in contribution.setup.processors
+    )
+    if contribution.setup.on_shutdown is not None:
+        built.hooks.append(contribution.setup.on_shutdown)
 
 
 def _merged_resource_attributes(contributions: Sequence[Contribution]) -> dict[str, str]:

@@ -6,8 +6,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
     from ._provider import Setup
 

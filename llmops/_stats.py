@@ -1,8 +1,8 @@
 """Process-wide span delivery counters, read with :func:`llmops.stats`.
 
-Imported by ``import llmops`` (it needs only ``threading``); the export path of ``_tracing``
-updates it. Nothing is ever dropped silently: what does not reach a platform is counted here
-and summarised in one log line at shutdown.
+Imported when ``instrument()`` runs or ``llmops.stats()`` is first read; the export path
+(``_exporters``, ``_processors``) updates it. Nothing is ever dropped silently: what does
+not reach a platform is counted here and summarised in one log line at shutdown.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import threading
 
+import msgspec
+
 __all__ = ["SpanStats", "record", "reset", "stats"]
 
 _FIELDS = ("exported", "dropped", "failed", "abandoned", "export_errors")
 
 
-class SpanStats:
+class SpanStats(msgspec.Struct, frozen=True):
     """Counts of spans since the process started (or since the fork that made it).
 
     * ``exported``: spans a platform's exporter accepted;
@@ -30,24 +32,12 @@ class SpanStats:
     platform name.
     """
 
-    __slots__ = (*_FIELDS, "by_platform")
-
-    def __init__(
-        self,
-        exported: int = 0,
-        dropped: int = 0,
-        failed: int = 0,
-        abandoned: int = 0,
-        export_errors: int = 0,
-        *,
-        by_platform: dict[str, SpanStats] | None = None,
-    ) -> None:
-        self.exported = exported
-        self.dropped = dropped
-        self.failed = failed
-        self.abandoned = abandoned
-        self.export_errors = export_errors
-        self.by_platform: dict[str, SpanStats] = by_platform if by_platform is not None else {}
+    exported: int = 0
+    dropped: int = 0
+    failed: int = 0
+    abandoned: int = 0
+    export_errors: int = 0
+    by_platform: dict[str, SpanStats] = msgspec.field(default_factory=dict)
 
     @property
     def lost(self) -> int:
@@ -56,18 +46,11 @@ class SpanStats:
 
     def since(self, earlier: SpanStats) -> SpanStats:
         """The counts added after ``earlier`` was taken."""
-        return SpanStats(*(getattr(self, n) - getattr(earlier, n) for n in _FIELDS))
+        return _counted([getattr(self, n) - getattr(earlier, n) for n in _FIELDS])
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{name}={getattr(self, name)}" for name in _FIELDS)
         return f"SpanStats({counts})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, SpanStats):
-            return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in _FIELDS)
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 _lock = threading.Lock()
@@ -93,9 +76,13 @@ def stats() -> SpanStats:
     """
     with _lock:
         rows = {name: list(row) for name, row in _counts.items()}
-    per = {name: SpanStats(*row) for name, row in sorted(rows.items())}
+    per = {name: _counted(row) for name, row in sorted(rows.items())}
     totals = [sum(row[i] for row in rows.values()) for i in range(len(_FIELDS))]
-    return SpanStats(*totals, by_platform=per)
+    return _counted(totals, per)
+
+
+def _counted(row: list[int], per: dict[str, SpanStats] | None = None) -> SpanStats:
+    return SpanStats(**dict(zip(_FIELDS, row, strict=True)), by_platform=per or {})
 
 
 def reset() -> None:

@@ -7,11 +7,11 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
-from ._platform import Platform
 from ._lifecycle import instrument as _instrument
+from ._platform import Platform
 
+TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 

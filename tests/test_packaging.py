@@ -78,8 +78,10 @@ def _smoke(venv: Path, tmp: Path) -> None:
     assert {"arize", "mlflow", "tracing"} <= set(schema["properties"])
     assert schema["$defs"]["TracingConfig"]["properties"]["batch"]["description"]
     assert "usage: llmops" in run(python, "-m", "llmops", "--help", cwd=tmp).stdout
-    (tmp / "llmops.yaml").write_text("service: {name: smoke}\n")
-    assert "valid: " in run(script, "check", cwd=tmp).stdout
+    (tmp / "llmops.yaml").write_text("service: {name: smoke}\nplatform: arize\n")
+    checked = run(script, "check", cwd=tmp).stdout
+    assert "valid: " in checked
+    assert "arize → Phoenix project 'smoke'" in checked
 
 
 def test_wheel_and_sdist_contents(dist: Path) -> None:

@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import msgspec
@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from .._masking import mask
 
+TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
     from .._config import Settings
     from .._plugin import Destination

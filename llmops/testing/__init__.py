@@ -29,8 +29,9 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
     from llmops.testing.conformance import PlatformConformance, ReceivedSpan, emit_span_tree
     from llmops.testing.gemini_stub import GeminiStub

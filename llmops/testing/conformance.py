@@ -57,7 +57,6 @@ import traceback
 import types
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
@@ -78,8 +77,7 @@ CHAIN_INPUT = "What is the capital of France?"
 LLM_OUTPUT = "Paris is the capital of France."
 
 
-@dataclass(frozen=True)
-class ReceivedSpan:
+class ReceivedSpan(msgspec.Struct, frozen=True):
     """One span as the platform's target stored it, in the form the kit compares.
 
     ``trace_id`` and ``span_id`` are lower-case hex (32 and 16 digits; a ``0x`` or ``tr-``
@@ -91,13 +89,14 @@ class ReceivedSpan:
     trace_id: str
     span_id: str
     parent_id: str | None
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "trace_id", _hex(self.trace_id))
-        object.__setattr__(self, "span_id", _hex(self.span_id))
+        # A frozen Struct's fields are set once; normalising the ids is part of making it.
+        msgspec.structs.force_setattr(self, "trace_id", _hex(self.trace_id))
+        msgspec.structs.force_setattr(self, "span_id", _hex(self.span_id))
         if self.parent_id is not None:
-            object.__setattr__(self, "parent_id", _hex(self.parent_id) or None)
+            msgspec.structs.force_setattr(self, "parent_id", _hex(self.parent_id) or None)
 
 
 def _hex(value: str) -> str:
@@ -107,8 +106,7 @@ def _hex(value: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class SpanTree:
+class SpanTree(msgspec.Struct, frozen=True):
     """What :func:`emit_span_tree` made: ids (hex) and the attributes it set."""
 
     trace_id: str
@@ -611,6 +609,29 @@ class PlatformConformance:
         bound = self.shutdown_timeout_s + self.shutdown_slack_s
         assert took < bound, f"shutdown() took {took:.2f} s with the target down (bound {bound})"
 
+    def _plan_texts(self, path: Path) -> list[str]:
+        """What the plan shows of ``path`` (``llmops check``), and what the platform
+        contributes (``instrument()`` logs its description)."""
+        from llmops._provider import contribute
+
+        try:
+            plan = llmops.plan(self.platform, config_path=path)
+        except llmops.ConfigurationError as exc:
+            return [str(exc)]
+        seen = [*plan.describe(), repr(plan.targets)]
+        seen += [f"{v.key} {v.value} {v.source}" for v in plan.values(everything=True)]
+        for target in plan.targets:
+            try:
+                contribution = contribute(target, plan.settings).setup
+            except llmops.ConfigurationError as exc:
+                seen.append(str(exc))
+                continue
+            seen += [contribution.description, repr(contribution)]
+            for exporter in contribution.exporters:
+                with contextlib.suppress(Exception):
+                    exporter.shutdown()
+        return seen
+
     def test_conformance_secret_redaction(
         self, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
     ) -> None:
@@ -647,27 +668,7 @@ class PlatformConformance:
             seen.append(repr(provider.resource.attributes))
             time.sleep(0.3)
             llmops.shutdown()
-        # 4. The plan, as llmops check shows it.
-        try:
-            plan = llmops.plan(self.platform, config_path=path)
-        except llmops.ConfigurationError as exc:
-            seen.append(str(exc))
-        else:
-            seen += [*plan.describe(), repr(plan.targets)]
-            seen += [f"{v.key} {v.value} {v.source}" for v in plan.values(everything=True)]
-            # 5. What the platform contributes, as instrument() logs it.
-            from llmops._provider import contribute
-
-            for target in plan.targets:
-                try:
-                    contribution = contribute(target, plan.settings).setup
-                except llmops.ConfigurationError as exc:
-                    seen.append(str(exc))
-                    continue
-                seen += [contribution.description, repr(contribution)]
-                for exporter in contribution.exporters:
-                    with contextlib.suppress(Exception):
-                        exporter.shutdown()
+        seen += self._plan_texts(path)
         out, err = capfd.readouterr()
         seen += [out, err]
         seen += [r.getMessage() for r in caplog.records]
