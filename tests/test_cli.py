@@ -141,47 +141,66 @@ def test_check_shows_values_with_origins_and_masks_secrets(
     monkeypatch.setenv("MY_KEY", "s3cret-value")
     monkeypatch.setenv("OTEL_SERVICE_NAME", "from-env")
     monkeypatch.setenv("PHOENIX_PROJECT_NAME", "proj-env")
-    assert main(["check", str(config), "--json"]) == EXIT_OK
+    assert main(["check", str(config), "--json", "--all"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "s3cret-value" not in out
     report = json.loads(out)
     assert report["valid"] is True
     assert report["platforms"] == ["arize"]
+    assert report["destinations"] == [
+        "arize → Phoenix project 'proj-env', OTLP/HTTP http://127.0.0.1:6006/v1/traces"
+    ]
     values = {row["key"]: row for row in report["values"]}
-    assert values["platform"]["origin"] == "file"
+    assert values["platform"]["source"] == f"{config}:1"
     assert values["tracing.sample_ratio"] == {
         "key": "tracing.sample_ratio",
         "value": 0.5,
-        "origin": "file (${RATIO})",
+        "source": f"{config}:3 (${{RATIO}})",
         "secret": False,
     }
-    assert values["service.name"]["origin"] == "env OTEL_SERVICE_NAME"
+    assert values["service.name"]["source"] == "env OTEL_SERVICE_NAME"
     assert values["service.name"]["value"] == "from-env"
-    assert values["tracing.batch"]["origin"] == "default"
+    assert values["tracing.batch"]["source"] == "default"
     assert values["arize.endpoint"]["value"] == "http://127.0.0.1:6006"
     assert values["arize.api_key"]["value"] == "***"
-    assert values["arize.api_key"]["origin"] == "file (${MY_KEY})"
-    assert values["arize.project_name"]["origin"] == "env PHOENIX_PROJECT_NAME"
+    assert values["arize.api_key"]["source"] == f"{config}:6 (${{MY_KEY}})"
+    assert values["arize.project_name"]["source"] == "env PHOENIX_PROJECT_NAME"
+    # Without --all, only what the file or the environment set.
+    assert main(["check", str(config), "--json"]) == EXIT_OK
+    sources = {row["key"]: row["source"] for row in json.loads(capsys.readouterr().out)["values"]}
+    assert "tracing.batch" not in sources
+    assert sources["service.name"] == "env OTEL_SERVICE_NAME"
 
 
 def test_check_table_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path / "llmops.toml", '[mlflow]\ntracking_uri = "sqlite:///x.db"\ntoken = "t0k"\n')
+    write(
+        tmp_path / "llmops.toml",
+        '[mlflow]\ntracking_uri = "http://127.0.0.1:5000"\ntoken = "t0k"\n',
+    )
     assert main(["check", "--platform", "mlflow"]) == EXIT_OK  # found in the working directory
     out = capsys.readouterr().out
     assert out.startswith("valid: ")
-    assert "llmops.toml (platform: mlflow)" in out
+    assert out.splitlines()[0].endswith("llmops.toml")
+    assert out.splitlines()[1].startswith("mlflow → MLflow tracking server http://127.0.0.1:5000")
     assert "mlflow.tracking_uri" in out
-    assert "sqlite:///x.db" in out
+    assert "http://127.0.0.1:5000" in out
+    assert "llmops.toml:2" in out  # the source of mlflow.tracking_uri
     assert "t0k" not in out
     assert "\033[" not in out  # not a terminal: no colour
 
 
 def test_check_reads_pyproject(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path / "pyproject.toml", "[tool.llmops.service]\nname = 'py'\n")
-    assert main(["check", "--json"]) == EXIT_OK
+    # No platform selected: refused, as instrument() without one refuses it.
+    assert main(["check", "--json"]) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "pyproject.toml: $.platform: no platform given" in err
+    assert "pass --platform NAME" in err
+    assert main(["check", "--json", "--platform", "arize"]) == EXIT_OK
     report = json.loads(capsys.readouterr().out)
     assert report["config"].endswith("pyproject.toml")
-    assert {r["key"]: r["origin"] for r in report["values"]}["service.name"] == "file"
+    sources = {r["key"]: r["source"] for r in report["values"]}
+    assert sources["service.name"] == f"{report['config']}:2"
 
 
 @pytest.mark.parametrize(
@@ -199,7 +218,7 @@ def test_check_invalid_config_exits_1_with_the_error(
     tmp_path: Path, text: str, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write(tmp_path / "bad.yaml", text)
-    assert main(["check", str(config)]) == EXIT_FAILED
+    assert main(["check", str(config), "--platform", "arize"]) == EXIT_FAILED
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("error: ")
@@ -219,8 +238,9 @@ def test_check_unknown_platform_and_missing_file(
 def test_check_with_an_imported_in_house_platform(tmp_path: Path) -> None:
     write(tmp_path / "acme_cli_mod.py", ACME_MODULE)
     write(tmp_path / "llmops.yaml", "acme_cli:\n  token: abc123\n")
-    proc = cli("check", "--import", "acme_cli_mod", "--platform", "acme_cli", cwd=tmp_path)
+    proc = cli("check", "--import", "acme_cli_mod", "--platform", "acme_cli", "--all", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    assert "acme_cli → set up by acme_cli_mod.AcmeCli" in proc.stdout
     assert "acme_cli.endpoint" in proc.stdout
     assert "acme_cli.token" in proc.stdout
     assert "abc123" not in proc.stdout
@@ -428,7 +448,10 @@ def test_doctor_local_mlflow_store(tmp_path: Path, capsys: pytest.CaptureFixture
     missing = write(tmp_path / "m.yaml", "mlflow: {tracking_uri: 'sqlite:////no/such/dir/x.db'}\n")
     code, rows = _doctor(capsys, str(missing), "--platform", "mlflow")
     assert code == EXIT_FAILED
-    assert "does not exist" in rows["MLflow local store"]["detail"]
+    # The plan refuses it, as instrument() does: the config row is the only one.
+    assert list(rows) == ["config"]
+    assert rows["config"]["status"] == "FAIL"
+    assert "does not exist" in rows["config"]["detail"]
     assert not (tmp_path / "mlflow.db").exists()  # doctor creates nothing
 
 
@@ -489,7 +512,9 @@ def test_check_and_doctor_with_several_platforms(
     keys = {row["key"] for row in report["values"]}
     assert {"arize.endpoint", "mlflow.tracking_uri"} <= keys
     assert main(["check", str(config)]) == EXIT_OK
-    assert "(platforms: arize, mlflow)" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("arize → Phoenix project 'default', OTLP/gRPC")
+    assert lines[2].startswith("mlflow → MLflow local store sqlite:///mlflow.db")
     _, rows = _doctor(capsys, str(config), "--platform", "mlflow")
     assert "platform arize" not in rows  # --platform wins over the config's list
     assert rows["MLflow local store"]["status"] == "PASS"

@@ -145,8 +145,9 @@ def test_run_refuses_an_invalid_config_before_starting_the_program(tmp_path: Pat
     (tmp_path / "llmops.yaml").write_text("platform: arize\ntracing: {sample_ratoi: 1}\n")
     (tmp_path / "app.py").write_text("print('must not run')\n")
     proc = llmops_run("--", sys.executable, "app.py", cwd=tmp_path)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert "did you mean 'sample_ratio'" in proc.stderr
+    assert "the program was not started" in proc.stderr
     assert "must not run" not in proc.stdout
 
 
@@ -155,8 +156,8 @@ def test_run_refuses_an_invalid_config_before_starting_the_program(tmp_path: Pat
     [
         ([], 2, "no command given"),
         (["--platform", "arize", "--", "no-such-program-xyz"], 127, "command not found"),
-        (["--", "true"], 1, "no platform given"),
-        (["--platform", "arise", "--", "true"], 1, "did you mean 'arize'"),
+        (["--", "true"], 2, "no platform given"),
+        (["--platform", "arise", "--", "true"], 2, "did you mean 'arize'"),
     ],
 )
 def test_run_usage_problems(tmp_path: Path, args: list[str], code: int, message: str) -> None:
@@ -166,8 +167,15 @@ def test_run_usage_problems(tmp_path: Path, args: list[str], code: int, message:
 
 
 def test_a_failing_instrument_never_stops_the_program(acme_dir: Path) -> None:
-    # The config is valid, but the platform's setup() refuses it inside the program.
-    (acme_dir / "acme.yaml").write_text("acme: {path: no/such/dir/spans.jsonl}\n")
+    # The config is valid for `llmops run`, but inside the program (whose environment a
+    # sitecustomize changes before llmops' runs) instrument() refuses it.
+    (acme_dir / "acme.yaml").write_text("acme: {team: run}\n")
+    other = acme_dir / "other"
+    other.mkdir()
+    (other / "sitecustomize.py").write_text(  # in the program only, not in `llmops run`
+        "import os\nif os.environ.get('LLMOPS_RUN_ACTIVE'):\n"
+        "    os.environ['ACME_SPANS_PATH'] = 'no/such/dir/spans.jsonl'\n"
+    )
     proc = llmops_run(
         "--import",
         "inhouse_platform",
@@ -179,6 +187,7 @@ def test_a_failing_instrument_never_stops_the_program(acme_dir: Path) -> None:
         sys.executable,
         "app.py",
         cwd=acme_dir,
+        env={"PYTHONPATH": os.pathsep.join([str(REPO), str(other)])},
     )
     assert proc.returncode == 0, proc.stderr
     assert "app ran" in proc.stdout

@@ -11,8 +11,8 @@ import pytest
 
 from llmops import ConfigurationError
 from llmops._config import LoadedConfig, ServiceConfig, Settings, TracingConfig, load_config
-from llmops._platforms.arize import ArizeConfig
 from llmops._plan import make_plan
+from llmops._platforms.arize import ArizeConfig
 
 KNOWN = ["arize", "mlflow"]
 

@@ -4,7 +4,6 @@ broken instrumentors, instrumentation the application did itself."""
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any

@@ -30,7 +30,7 @@ import yaml
 import llmops
 from llmops import ConfigurationError, Platform
 from llmops._config import load_config
-from llmops._registry import available_platforms, get_platform
+from llmops._registry import get_platform
 from tests.core_support import free_port, subprocess_env
 from tests.otlp_receiver import OtlpReceiver
 

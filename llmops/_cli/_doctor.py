@@ -1,178 +1,207 @@
-"""``llmops doctor``: is the config valid, does the backend answer, can the instrumentors run?
+"""``llmops doctor``: is the config valid, does each backend answer, can the instrumentors run?
 
+The config check is the plan ``instrument()`` would execute. Each selected platform is then
+checked by the probes it declares (its ``probes(destination)`` hook), run generically: ``tcp``
+connects, ``http`` GETs and expects 200 (then ``check(body)``), ``local`` runs ``check("")``.
+A platform without the hook but with an OTLP destination gets a TCP probe of its endpoint.
 Each check is one :class:`Result` row: ``PASS``, ``FAIL``, ``WARN`` (works, but look) or
-``SKIP`` (nothing to check). Network checks are real connections with a timeout; a loopback
-address never goes through a proxy from the environment.
+``SKIP`` (nothing to check). Network probes are real connections with a timeout; a loopback
+address never goes through a proxy from the environment. Every detail is masked.
 """
 
 from __future__ import annotations
 
-import os
+import argparse
 import socket
 import urllib.error
 import urllib.request
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
+
+from .._masking import mask
+from .._plugin import Probe, hook
 from .._urls import is_loopback
+from . import EXIT_FAILED, EXIT_OK
+from ._output import Output, environment_secrets
+from ._planning import REFUSED, config_arg, make, no_platform_hint
+
+TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
+if TYPE_CHECKING:
+    from .._plan import Plan, Target
+
+__all__ = ["Result", "command", "run_checks"]
+
+MAX_BODY_BYTES = 1 << 16
+"""What an ``http`` probe reads of the answer for its ``check``."""
 
 
-class Result(NamedTuple):
+class Result(msgspec.Struct, frozen=True):
     check: str
     status: str
     detail: str
 
 
-def run_checks(
-    config_path: str | None, platforms: list[str] | None, *, timeout: float
-) -> list[Result]:
-    """Every check, in order; stops after the config check when the config is invalid."""
-    from .._errors import ConfigurationError, UnknownPlatformError
-    from . import resolve
-
-    try:
-        resolved = resolve(config_path, platforms)
-    except (ConfigurationError, UnknownPlatformError, ImportError) as exc:
-        return [Result("config", "FAIL", str(exc))]
-    config = resolved.config
-    results = [Result("config", "PASS", f"{config.where} is valid")]
-    if not resolved.platforms:
-        results.append(
-            Result("platform", "SKIP", "no platform selected: pass --platform or set 'platform:'")
+def command(args: argparse.Namespace) -> int:
+    output = Output()
+    results, plan = run_checks(config_arg(args), args.platforms, timeout=args.timeout)
+    if plan is not None:
+        output.hide(plan.secrets())
+    if args.json:
+        output.json([msgspec.structs.asdict(r) for r in results])
+    else:
+        output.table(
+            [("check", "result", "detail")] + [(r.check, r.status, r.detail) for r in results],
+            status_col=1,
         )
-    for name, section in resolved.platforms:
-        results.append(Result(f"platform {name}", "PASS", _platform_detail(name)))
-        results.extend(_backend_checks(name, section, timeout))
-    results.extend(_instrumentor_checks(config.settings.instrumentation))
-    return results
+        output.line()
+        for line, colour in summary(results, plan):
+            output.line(line, colour)
+    return EXIT_FAILED if any(r.status == "FAIL" for r in results) else EXIT_OK
 
 
-def _platform_detail(name: str) -> str:
+def run_checks(
+    config_path: str | None, platforms: Sequence[str] | None, *, timeout: float
+) -> tuple[list[Result], Plan | None]:
+    """Every check, in order, and the plan; only the config row when it is refused."""
+    try:
+        plan = make(platforms, config_path, require_platform=False)
+    except REFUSED as exc:
+        hint = no_platform_hint(platforms, exc)
+        detail = mask(f"{exc}{f'; {hint}' if hint else ''}", environment_secrets())
+        return [Result("config", "FAIL", detail)], None
+    secrets = plan.secrets()
+    results = [Result("config", "PASS", _config_detail(plan))]
+    if not plan.targets:
+        results.append(
+            Result(
+                "platform",
+                "SKIP",
+                "no platform selected: pass --platform NAME or set 'platform:' in the config "
+                "(instrument() without a platform refuses this config)",
+            )
+        )
+    for target in plan.targets:
+        results.append(Result(f"platform {target.name}", "PASS", _origin(target.name)))
+        results.extend(_probe(probe, timeout) for probe in _probes(target))
+    results.extend(_instrumentor_checks(plan.settings.instrumentation))
+    return [msgspec.structs.replace(r, detail=mask(r.detail, secrets)) for r in results], plan
+
+
+def summary(results: list[Result], plan: Plan | None) -> list[tuple[str, str]]:
+    """The lines under the table: what was checked, and the verdict (with its colour)."""
+    from .._config import CONFIG_ENV, DEFAULT_FILES
+
+    lines: list[tuple[str, str]] = []
+    failed = sum(r.status == "FAIL" for r in results)
+    if plan is not None and plan.config.path is None:
+        looked = ", ".join([f"${CONFIG_ENV}", *DEFAULT_FILES, "[tool.llmops] in pyproject.toml"])
+        names = ", ".join(plan.platforms)
+        label = "platforms" if len(plan.platforms) > 1 else "platform"
+        checked = f"checked the defaults for {label} {names}" if names else "used the defaults"
+        lines.append((f"no config file found (looked for {looked}); {checked}", "dim"))
+    probed_nothing = plan is not None and not plan.targets
+    nothing = "nothing to probe: no platform selected"
+    if failed:
+        lines.append((f"{failed} failed" + (f"; {nothing}" if probed_nothing else ""), "red"))
+    elif probed_nothing:
+        lines.append((nothing, "yellow"))
+    else:
+        lines.append(("all checks passed", "green"))
+    return lines
+
+
+def _config_detail(plan: Plan) -> str:
+    if plan.config.path is None:
+        return "no config file found; the defaults are valid"
+    return f"{plan.where} is valid"
+
+
+def _origin(name: str) -> str:
     from .._registry import _default
 
     return _default.origin(name)
 
 
-# -- backends ----------------------------------------------------------------------------------
+# -- probes ------------------------------------------------------------------------------------
 
 
-def _backend_checks(name: str, section: Any, timeout: float) -> list[Result]:
-    if name == "arize":
-        return _arize(section, timeout)
-    if name == "mlflow":
-        return _mlflow(section, timeout)
-    # Another platform: probe any URL-valued key of its section.
-    results = []
-    for key in ("endpoint", "url", "tracking_uri", "collector_endpoint"):
-        value = getattr(section, key, None)
-        if isinstance(value, str) and urlsplit(value).scheme in {"http", "https"}:
-            results.append(_tcp(f"{name}.{key}", value, timeout))
-    if not results:
-        results.append(Result("backend", "SKIP", f"no endpoint to probe in the {name} section"))
-    return results
+def _probes(target: Target) -> list[Probe | Result]:
+    """What the platform declares to check; a TCP probe of an OTLP endpoint without a hook."""
+    destination = target.destination
+    declared = hook(target.plugin_class(), "probes")
+    if declared is not None and destination is not None:
+        try:
+            found = list(declared(destination))
+        except Exception as exc:
+            return [Result("probes", "FAIL", f"probes() failed: {type(exc).__name__}: {exc}")]
+        bad = [p for p in found if not isinstance(p, Probe)]
+        if bad:
+            what = type(bad[0]).__name__
+            return [Result("probes", "FAIL", f"probes() must return llmops.Probe, got {what}")]
+        return [*found] or [Result("backend", "SKIP", f"{target.name} declares no probe")]
+    if destination is not None and destination.otlp:
+        transport = "OTLP/gRPC" if destination.transport == "grpc" else "OTLP/HTTP"
+        return [Probe(name=f"{transport} port", kind="tcp", url=destination.endpoint)]
+    return [Result("backend", "SKIP", f"{target.name} declares nothing to probe")]
 
 
-def _arize(section: Any, timeout: float) -> list[Result]:
-    from .._errors import ConfigurationError
-    from .._platforms import arize
-
-    cloud = section.space_id is not None
+def _probe(probe: Probe | Result, timeout: float) -> Result:
+    """Run one probe (the caller masks the detail)."""
+    if isinstance(probe, Result):
+        return probe
     try:
-        url, protocol, _ = arize.exporter_target(section)
-    except ConfigurationError as exc:
-        return [Result("arize endpoint", "FAIL", str(exc))]
-    transport = "OTLP/gRPC" if protocol == "grpc" else "OTLP/HTTP"
-    results = [_tcp(f"{transport} port", url, timeout)]
-    if protocol == "http" and not cloud:
-        base = url.removesuffix(arize.TRACES_PATH)
-        results.append(_http("Phoenix /healthz", f"{base}/healthz", timeout))
-    return results
+        if probe.kind == "tcp":
+            return _tcp(probe, timeout)
+        if probe.kind == "http":
+            return _http(probe, timeout)
+        problem = probe.check("") if probe.check is not None else None
+        return _verdict(probe, problem, "ok")
+    except Exception as exc:  # a probe's own check that crashed: a failure, not a crash
+        return Result(probe.name, "FAIL", f"{type(exc).__name__}: {exc}")
 
 
-def _mlflow(section: Any, timeout: float) -> list[Result]:
-    from .._platforms import mlflow
-
-    env_uri = os.environ.get("MLFLOW_TRACKING_URI")
-    uri = section.tracking_uri or env_uri or mlflow.DEFAULT_TRACKING_URI
-    scheme = urlsplit(uri).scheme.lower().partition("+")[0]
-    if scheme in mlflow.SERVER_SCHEMES:
-        base = uri.rstrip("/")
-        results = [_http("MLflow /health", f"{base}/health", timeout)]
-        version = _http("MLflow /version", f"{base}/version", timeout)
-        if version.status == "PASS":
-            text = version.detail.rpartition(": ")[2]
-            try:
-                major_minor = tuple(int(p) for p in text.split(".")[:2])
-            except ValueError:
-                major_minor = ()
-            if major_minor and major_minor < mlflow.MIN_SERVER_VERSION:
-                version = Result(
-                    "MLflow /version",
-                    "FAIL",
-                    f"server {text} has no OTLP endpoint; MLflow 3.4 or later is needed",
-                )
-        results.append(version)
-        return results
-    if scheme not in mlflow.DATABASE_SCHEMES:
-        supported = "http(s)://host:port (a server) or sqlite:///path/mlflow.db (a local store)"
-        return [Result("MLflow tracking_uri", "FAIL", f"{mlflow.redact(uri)}: use {supported}")]
-    missing = [p for p in mlflow.LOCAL_STORE_PACKAGES if not _importable(p)]
-    if missing:
-        return [
-            Result(
-                "MLflow local store",
-                "FAIL",
-                f"{', '.join(missing)} not installed: pip install 'llmops[mlflow]'",
-            )
-        ]
-    detail = f"{mlflow.redact(uri)}: mlflow, sqlalchemy and alembic installed"
-    if scheme == "sqlite":
-        path = uri.split(":///", 1)[1] if ":///" in uri else ""
-        folder = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
-        if path and path != ":memory:" and not os.path.isdir(folder):
-            return [Result("MLflow local store", "FAIL", f"the folder {folder} does not exist")]
-        if path and not os.access(folder, os.W_OK):
-            return [Result("MLflow local store", "FAIL", f"the folder {folder} is not writable")]
-    return [Result("MLflow local store", "PASS", detail)]
+def _verdict(probe: Probe, problem: str | None, passed: str) -> Result:
+    if problem is not None:
+        return Result(probe.name, "FAIL", problem)
+    return Result(probe.name, "PASS", probe.detail or passed)
 
 
-def _importable(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
-
-
-def _tcp(check: str, url: str, timeout: float) -> Result:
-    parts = urlsplit(url)
+def _tcp(probe: Probe, timeout: float) -> Result:
+    parts = urlsplit(probe.url)
     host = parts.hostname or ""
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        return Result(check, "FAIL", f"{url}: invalid port")
+        return Result(probe.name, "FAIL", f"{probe.url}: invalid port")
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass
     except OSError as exc:
-        return Result(check, "FAIL", f"{host}:{port} does not accept connections ({exc})")
-    return Result(check, "PASS", f"{host}:{port} accepts connections")
+        return Result(probe.name, "FAIL", f"{host}:{port} does not accept connections ({exc})")
+    return _verdict(probe, None, f"{host}:{port} accepts connections")
 
 
-def _http(check: str, url: str, timeout: float) -> Result:
+def _http(probe: Probe, timeout: float) -> Result:
+    url = probe.url
     host = urlsplit(url).hostname or ""
     handlers = [urllib.request.ProxyHandler({})] if is_loopback(host) else []
     opener = urllib.request.build_opener(*handlers)
     try:
         with opener.open(url, timeout=timeout) as response:
             status = response.status
-            body = response.read(200).decode(errors="replace").strip()
+            body = response.read(MAX_BODY_BYTES).decode(errors="replace").strip()
     except urllib.error.HTTPError as exc:
-        return Result(check, "FAIL", f"GET {url} answered {exc.code}")
+        return Result(probe.name, "FAIL", f"GET {url} answered {exc.code}")
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        return Result(check, "FAIL", f"GET {url} failed: {reason}")
+        return Result(probe.name, "FAIL", f"GET {url} failed: {reason}")
     if status != 200:
-        return Result(check, "FAIL", f"GET {url} answered {status}")
-    return Result(check, "PASS", f"GET {url} answered 200: {body[:60]}")
+        return Result(probe.name, "FAIL", f"GET {url} answered {status}")
+    problem = probe.check(body) if probe.check is not None else None
+    return _verdict(probe, problem, f"GET {url} answered 200: {' '.join(body.split())[:60]}")
 
 
 # -- instrumentors -----------------------------------------------------------------------------

@@ -3,17 +3,26 @@
 ``msgspec.json.schema_components`` gives the types, bounds and defaults; the descriptions come
 from the Structs' attribute docstrings (the string literal under each field), which msgspec
 does not read, so they are parsed here from the class source with :mod:`ast`.
+``llmops schema`` prints it.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import inspect
 import itertools
+import json
 import textwrap
-from typing import Any
+from pathlib import Path
+from typing import Any, get_args
 
 import msgspec
+
+from . import EXIT_OK
+from ._output import Output
+
+__all__ = ["attribute_docstrings", "command", "config_schema", "known_platform_types"]
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "https://llmops.dev/schema/llmops.json"
@@ -97,8 +106,6 @@ def _structs(cls: type, seen: dict[str, type]) -> None:
     if not (isinstance(cls, type) and issubclass(cls, msgspec.Struct)) or cls.__name__ in seen:
         return
     seen[cls.__name__] = cls
-    from typing import get_args
-
     for field in msgspec.structs.fields(cls):
         stack: list[Any] = [field.type]
         while stack:
@@ -106,6 +113,20 @@ def _structs(cls: type, seen: dict[str, type]) -> None:
             if isinstance(typ, type) and issubclass(typ, msgspec.Struct):
                 _structs(typ, seen)
             stack.extend(get_args(typ))
+
+
+def command(args: argparse.Namespace) -> int:
+    output = Output()
+    problems: dict[str, str] = {}
+    schema = config_schema(problems=problems)
+    for name, why in problems.items():
+        output.err.write(output.masked(f"llmops schema: platform {name!r} left out: {why}") + "\n")
+    text = output.masked(json.dumps(schema, indent=args.indent if args.indent > 0 else None))
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        output.out.write(text + "\n")
+    return EXIT_OK
 
 
 def config_schema(
@@ -117,7 +138,6 @@ def config_schema(
     are recorded in ``problems`` (name → why).
     """
     from .._config import Settings
-    from .._instrumentors import CATALOGUE, STRICT_KEY
 
     if platforms is None:
         platforms = known_platform_types(problems)
@@ -136,27 +156,9 @@ def config_schema(
         "description": properties["platform"].get("description", ""),
         "anyOf": [{"enum": sorted(platforms)}, {"type": "string"}],
     }
-    properties["instrumentation"] = {
-        "description": properties["instrumentation"].get("description", ""),
-        "type": "object",
-        "properties": {
-            key: {
-                "type": "boolean",
-                "description": f"{spec.package} (instruments {spec.library})",
-                "default": False,
-            }
-            for key, spec in CATALOGUE.items()
-        }
-        | {
-            STRICT_KEY: {
-                "type": "boolean",
-                "description": "An enabled instrumentor that cannot run is an error, not a "
-                "warning.",
-                "default": False,
-            }
-        },
-        "additionalProperties": False,
-    }
+    properties["instrumentation"] = _instrumentation_schema(
+        properties["instrumentation"].get("description", "")
+    )
     for (name, cls), ref in zip(platforms.items(), refs[1:], strict=True):
         section = dict(ref)
         if cls.__doc__:
@@ -181,6 +183,31 @@ def config_schema(
         "$defs": dict(sorted(components.items())),
     }
     return schema
+
+
+def _instrumentation_schema(description: str) -> dict[str, Any]:
+    """``instrumentation:``: a boolean per catalogue entry, and ``strict``."""
+    from .._instrumentors import CATALOGUE, STRICT_KEY
+
+    entries = {
+        key: {
+            "type": "boolean",
+            "description": f"{spec.package} (instruments {spec.library})",
+            "default": False,
+        }
+        for key, spec in CATALOGUE.items()
+    }
+    entries[STRICT_KEY] = {
+        "type": "boolean",
+        "description": "An enabled instrumentor that cannot run is an error, not a warning.",
+        "default": False,
+    }
+    return {
+        "description": description,
+        "type": "object",
+        "properties": entries,
+        "additionalProperties": False,
+    }
 
 
 def known_platform_types(problems: dict[str, str] | None = None) -> dict[str, type]:

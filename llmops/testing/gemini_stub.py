@@ -61,8 +61,10 @@ import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Final, NamedTuple, cast
+from typing import Any, Final, cast
 from urllib.parse import parse_qs, urlsplit
+
+import msgspec
 
 TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
@@ -82,14 +84,18 @@ _WORD: Final = re.compile(r"\S+\s*")
 _STOP_TIMEOUT_S: Final = 5.0
 
 
-class RecordedRequest(NamedTuple):
+class RecordedRequest(msgspec.Struct, frozen=True):
     """One request the stub received: the path (with its query string) and the decoded JSON body.
 
-    ``body`` is ``None`` when the request carried no valid JSON.
+    ``body`` is ``None`` when the request carried no valid JSON. It unpacks as a pair:
+    ``path, body = stub.requests[0]``.
     """
 
     path: str
     body: Any
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.path, self.body))
 
 
 def prompt_text(body: Any) -> str:

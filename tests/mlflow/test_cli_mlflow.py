@@ -47,20 +47,20 @@ def test_check_shows_the_mlflow_environment_variables(
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "hunter2")
     config = tmp_path / "llmops.yaml"
     config.write_text("mlflow: {experiment_name: bot, username: me}\n")
-    assert main(["check", str(config), "--platform", "mlflow", "--json"]) == EXIT_OK
+    assert main(["check", str(config), "--platform", "mlflow", "--json", "--all"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "hunter2" not in out
     rows = {row["key"]: row for row in json.loads(out)["values"]}
-    assert rows["mlflow.tracking_uri"]["origin"] == "env MLFLOW_TRACKING_URI"
+    assert rows["mlflow.tracking_uri"]["source"] == "env MLFLOW_TRACKING_URI"
     assert rows["mlflow.tracking_uri"]["value"] == "http://127.0.0.1:5000"
     assert rows["mlflow.password"] == {
         "key": "mlflow.password",
         "value": "***",
-        "origin": "env MLFLOW_TRACKING_PASSWORD",
+        "source": "env MLFLOW_TRACKING_PASSWORD",
         "secret": True,
     }
-    assert rows["mlflow.experiment_name"]["origin"] == "file"
-    assert rows["mlflow.timeout_s"]["origin"] == "default"
+    assert rows["mlflow.experiment_name"]["source"] == f"{config}:1"
+    assert rows["mlflow.timeout_s"]["source"] == "default"
 
 
 def test_doctor_refuses_a_file_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -68,4 +68,7 @@ def test_doctor_refuses_a_file_store(tmp_path: Path, capsys: pytest.CaptureFixtu
     config.write_text("mlflow: {tracking_uri: 'file:///tmp/mlruns'}\n")
     code, rows = _doctor(capsys, config)
     assert code == EXIT_FAILED
-    assert rows["MLflow tracking_uri"]["status"] == "FAIL"
+    # The plan refuses it, as instrument() does: the config row is the only one.
+    assert list(rows) == ["config"]
+    assert rows["config"]["status"] == "FAIL"
+    assert "$.mlflow.tracking_uri" in rows["config"]["detail"]
