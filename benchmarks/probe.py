@@ -228,7 +228,9 @@ def overhead(blocks: int, per_block: int) -> dict:
             return SpanExportResult.SUCCESS
 
     def make(sampler: bool, wrapper: bool):  # type: ignore[no-untyped-def]
-        kwargs = {"sampler": _provider.SwappableSampler(1.0)} if sampler else {}
+        from llmops._config import TracingConfig
+
+        kwargs = {"sampler": _provider.SwappableSampler(TracingConfig())} if sampler else {}
         provider = TracerProvider(shutdown_on_exit=False, **kwargs)
         # A queue that holds a whole block and a worker that sleeps through it: the export
         # thread runs between blocks (force_flush), never while a block is timed.
@@ -240,7 +242,7 @@ def overhead(blocks: int, per_block: int) -> dict:
         return provider
 
     class ProposedSampler(_provider.SwappableSampler):  # the change proposed in performance.md
-        def __init__(self, ratio: float) -> None:
+        def __init__(self, ratio: float) -> None:  # type: ignore[override]
             self.set_ratio(ratio)
 
         def set_ratio(self, ratio: float) -> None:

@@ -73,7 +73,9 @@ class AcmePlatform:
 
     config_type = AcmeConfig
 
-    def environment(self, config: AcmeConfig) -> Mapping[str, tuple[str, ...]]:
+    def environment(
+        self, config: AcmeConfig, env: Mapping[str, str]
+    ) -> Mapping[str, tuple[str, ...]]:
         return {"path": ("ACME_SPANS_PATH",)}
 
     def resolve(

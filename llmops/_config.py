@@ -116,18 +116,34 @@ class TracingConfig(Section):
     batch: bool = True
     """Batch spans in a background thread (``span.end()`` never waits on the network).
     ``false`` exports each span synchronously: for debugging only."""
+    sampler: (
+        Literal[
+            "always_on",
+            "always_off",
+            "traceidratio",
+            "parentbased_always_on",
+            "parentbased_always_off",
+            "parentbased_traceidratio",
+        ]
+        | None
+    ) = None
+    """OpenTelemetry's sampler names; else ``OTEL_TRACES_SAMPLER``; else
+    ``parentbased_traceidratio`` with ``sample_ratio``."""
     sample_ratio: Annotated[float, msgspec.Meta(ge=0, le=1)] = 1.0
-    """Fraction of traces kept (parent-based, trace-id ratio)."""
+    """Fraction of traces kept by the ratio samplers (parent-based by default); else
+    ``OTEL_TRACES_SAMPLER_ARG``."""
     shutdown_timeout_s: PositiveSeconds = 3.0
     """Upper bound on ``llmops.shutdown()`` and on exit, even with the collector unreachable."""
     export_timeout_s: PositiveSeconds = 10.0
-    """Upper bound on one export call (with its retries)."""
+    """Upper bound on one export call (with its retries); else ``OTEL_BSP_EXPORT_TIMEOUT``
+    (milliseconds)."""
     schedule_delay_ms: Annotated[int, msgspec.Meta(ge=1, le=3_600_000)] = 1000
-    """Longest wait before a partial batch is exported."""
+    """Longest wait before a partial batch is exported; else ``OTEL_BSP_SCHEDULE_DELAY``."""
     max_queue_size: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 2048
-    """Spans buffered while the collector is slow or down; past it spans are dropped, counted."""
+    """Spans buffered while the collector is slow or down; past it spans are dropped, counted;
+    else ``OTEL_BSP_MAX_QUEUE_SIZE``."""
     max_export_batch_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 512
-    """Spans sent in one export request."""
+    """Spans sent in one export request; else ``OTEL_BSP_MAX_EXPORT_BATCH_SIZE``."""
     compression: Literal["none", "gzip"] = "none"
     """OTLP payload compression."""
     set_global: bool = True
@@ -206,8 +222,18 @@ class Settings(Section):
 COMMON_SECTIONS = frozenset(f.encode_name for f in msgspec.structs.fields(Settings))
 """The core's top-level keys; a platform cannot be named after one of them."""
 
-SETTINGS_ENVIRONMENT: Mapping[str, tuple[str, ...]] = {"service.name": ("OTEL_SERVICE_NAME",)}
-"""Common keys that an environment variable fills when the file leaves them unset."""
+SETTINGS_ENVIRONMENT: Mapping[str, tuple[str, ...]] = {
+    "service.name": ("OTEL_SERVICE_NAME",),
+    "tracing.sampler": ("OTEL_TRACES_SAMPLER",),
+    "tracing.sample_ratio": ("OTEL_TRACES_SAMPLER_ARG",),
+    "tracing.schedule_delay_ms": ("OTEL_BSP_SCHEDULE_DELAY",),
+    "tracing.export_timeout_s": ("OTEL_BSP_EXPORT_TIMEOUT",),
+    "tracing.max_queue_size": ("OTEL_BSP_MAX_QUEUE_SIZE",),
+    "tracing.max_export_batch_size": ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE",),
+}
+"""Common keys that an OpenTelemetry variable fills when the file leaves them unset."""
+ENVIRONMENT_SCALE: Mapping[str, float] = {"tracing.export_timeout_s": 0.001}
+"""Keys whose variable is in another unit: OpenTelemetry writes milliseconds."""
 
 
 class LoadedConfig(msgspec.Struct, frozen=True):
@@ -728,3 +754,42 @@ def _toml_line(text: str, parts: list[str | int]) -> int | None:
             if pattern.search(line):
                 return number
     return None
+
+
+# -- the OpenTelemetry variables of the common sections -----------------------------------
+
+
+def with_environment(config: LoadedConfig, env: Mapping[str, str]) -> LoadedConfig:
+    """``config`` with the common keys the file leaves unset filled from the OpenTelemetry
+    variables (:data:`SETTINGS_ENVIRONMENT`); a bad value is an error naming the variable."""
+    settings = config.settings
+    for key, names in SETTINGS_ENVIRONMENT.items():
+        section, _, field = key.partition(".")
+        written = config.raw.get(section)
+        if isinstance(written, dict) and field in written:
+            continue
+        name = next((n for n in names if (env.get(n) or "").strip()), None)
+        if name is None:
+            continue
+        text = env[name].strip()
+        value: Any = text.lower() if field == "sampler" else text
+        if key in ENVIRONMENT_SCALE:
+            try:
+                value = float(text) * ENVIRONMENT_SCALE[key]
+            except ValueError:
+                value = text
+        part = getattr(settings, section)
+        try:
+            updated = msgspec.convert(
+                {**msgspec.structs.asdict(part), field: value}, type(part), strict=False
+            )
+        except msgspec.ValidationError as exc:
+            message = _without_values(str(exc).partition(" - at ")[0], type(part), f"$.{field}")
+            raise ConfigurationError(
+                f"${name}: {message}; fix the variable, or set {key} in the config",
+                field=f"${name}",
+            ) from None
+        settings = msgspec.structs.replace(settings, **{section: updated})
+    if settings is config.settings:
+        return config
+    return msgspec.structs.replace(config, settings=settings)

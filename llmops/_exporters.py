@@ -15,6 +15,11 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
+    from typing import Any
+
+    import requests
+    from grpc import ChannelCredentials
+
     from ._plugin import Destination
     from ._processors import DetachableProcessor
 
@@ -32,8 +37,8 @@ logger = logging.getLogger("llmops")
 def otlp_exporter(destination: Destination) -> SpanExporter:
     """The OpenTelemetry OTLP span exporter for an OTLP ``destination`` (gRPC or HTTP).
 
-    Every parameter is passed explicitly so that ``OTEL_EXPORTER_OTLP_*`` variables cannot
-    silently redirect what the plan resolved.
+    Every parameter is passed explicitly, TLS files included, so that ``OTEL_EXPORTER_OTLP_*``
+    variables cannot silently redirect what the plan resolved.
     """
     headers = destination.headers
     gzip = destination.compression == "gzip"
@@ -44,12 +49,15 @@ def otlp_exporter(destination: Destination) -> SpanExporter:
         )
 
         insecure = destination.insecure
+        if insecure is None:
+            insecure = destination.endpoint.startswith("http:")
         exporter: SpanExporter = GrpcExporter(
             endpoint=destination.endpoint,
             # gRPC metadata keys must be lower case.
             headers=tuple((k.lower(), v) for k, v in headers.items()),
             timeout=destination.timeout_s,
-            insecure=insecure if insecure is not None else destination.endpoint.startswith("http:"),
+            insecure=insecure,
+            credentials=None if insecure else _grpc_credentials(destination),
             compression=Compression.Gzip if gzip else Compression.NoCompression,
         )
         _drop_env_headers(exporter, headers)
@@ -64,9 +72,48 @@ def otlp_exporter(destination: Destination) -> SpanExporter:
         headers=dict(headers),
         timeout=destination.timeout_s,
         compression=HttpCompression.Gzip if gzip else HttpCompression.NoCompression,
+        certificate_file=destination.certificate_file,
+        client_key_file=destination.client_key_file,
+        client_certificate_file=destination.client_certificate_file,
+        session=_session(),
     )
     _drop_env_headers(exporter, headers)
     return exporter
+
+
+def _session() -> requests.Session:
+    """A requests session that keeps the CA file it is given: a plain one lets
+    ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` replace it on every request (requests merges
+    the environment over a session's ``verify``), so ``certificate_file`` would be ignored."""
+    import requests
+
+    class PinnedVerifySession(requests.Session):
+        def merge_environment_settings(
+            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+        ) -> Any:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if verify is None and self.verify is not True:
+                settings["verify"] = self.verify
+            return settings
+
+    return PinnedVerifySession()
+
+
+def _grpc_credentials(destination: Destination) -> ChannelCredentials:
+    """TLS for gRPC from the destination's files (the system's CAs without a CA file)."""
+    from grpc import ssl_channel_credentials
+
+    def read(path: str | None) -> bytes | None:
+        if path is None:
+            return None
+        with open(path, "rb") as f:
+            return f.read()
+
+    return ssl_channel_credentials(
+        root_certificates=read(destination.certificate_file),
+        private_key=read(destination.client_key_file),
+        certificate_chain=read(destination.client_certificate_file),
+    )
 
 
 _ENV_HEADERS = ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")

@@ -21,7 +21,14 @@ from typing import Any
 
 import msgspec
 
-from ._config import SETTINGS_ENVIRONMENT, LoadedConfig, Settings, load_config, shown
+from ._config import (
+    SETTINGS_ENVIRONMENT,
+    LoadedConfig,
+    Settings,
+    load_config,
+    shown,
+    with_environment,
+)
 from ._errors import ConfigurationError
 from ._masking import MASK, mask
 from ._plugin import Destination, hook
@@ -119,7 +126,7 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
         rows = _walk(self, "", self.settings, self.config.raw, SETTINGS_ENVIRONMENT)
         for target in self.targets:
             environment = hook(target.plugin_class(), "environment")
-            declared = environment(target.config) if environment is not None else {}
+            declared = environment(target.config, self.environment) if environment else {}
             raw = self.config.raw.get(target.name)
             prefixed = {f"{target.name}.{k}": tuple(v) for k, v in declared.items()}
             rows += _walk(self, f"{target.name}.", target.config, raw, prefixed)
@@ -147,7 +154,7 @@ def make_plan(
     env = dict(os.environ if env is None else env)
     registry = registry if registry is not None else _default_registry
     names = _requested(platform)
-    config = load_config(config_path)
+    config = with_environment(load_config(config_path), env)
     decoded: dict[str, Any] = {}
     try:
         discover = config.settings.plugins and not plugins_disabled_by_env()
@@ -230,12 +237,54 @@ def _target(
                 f"platform {name!r}: resolve() must return a llmops.Destination, got "
                 f"{type(destination).__name__}"
             )
+    if destination is not None:
+        _check_destination(destination, name, env, hook(plugin, "environment"), section)
     if hook(plugin, "setup") is None and (destination is None or not destination.otlp):
         raise TypeError(
             f"platform {name!r}: without a setup() method, resolve() must return an OTLP "
             "destination (transport 'grpc' or 'http')"
         )
     return Target(name=name, plugin_class=plugin_class, config=section, destination=destination)
+
+
+def _check_destination(
+    destination: Destination,
+    name: str,
+    env: Mapping[str, str],
+    environment: Any,
+    section: Any,
+) -> None:
+    """What any destination must satisfy, whichever platform resolved it: headers that can
+    travel, TLS files that exist."""
+    from ._otlp import check_headers
+
+    if destination.otlp:
+        try:
+            check_headers(destination.headers, destination.transport, where=f"$.{name}.headers")
+        except ConfigurationError as exc:
+            declared = environment(section, env) if environment is not None else {}
+            culprits = [
+                n
+                for names in declared.values()
+                for n in names
+                if any(ord(c) < 0x20 or ord(c) == 0x7F for c in env.get(n, ""))
+            ]
+            where = f" (it comes from ${', $'.join(culprits)})" if culprits else ""
+            raise ConfigurationError(f"{exc}{where}", field=exc.field) from None
+    for key in ("certificate_file", "client_certificate_file", "client_key_file"):
+        path = getattr(destination, key)
+        if path is not None and not os.path.isfile(path):
+            raise ConfigurationError(
+                f"$.{name}.{key}: the file {path} does not exist or is not a file; fix the "
+                "path (or the OTEL_EXPORTER_OTLP_* variable that set it)",
+                field=f"$.{name}.{key}",
+            )
+    if (destination.client_certificate_file is None) != (destination.client_key_file is None):
+        raise ConfigurationError(
+            f"$.{name}.client_key_file: mutual TLS needs both client_certificate_file and "
+            "client_key_file",
+            field=f"$.{name}.client_key_file",
+        )
 
 
 def _unknown_section(

@@ -18,3 +18,5 @@ class Platform(enum.StrEnum):
     """Arize Phoenix (self-hosted or Phoenix Cloud) and Arize AX, over OTLP."""
     MLFLOW = "mlflow"
     """An MLflow tracking server or a local MLflow store."""
+    OTLP = "otlp"
+    """Any OTLP backend, and the OpenTelemetry Collector in front of them."""

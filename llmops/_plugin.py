@@ -10,7 +10,7 @@ implements only what it needs, as a pluggy plugin does:
   to add. It receives what ``resolve`` returned when the platform has ``resolve``, else its
   decoded section. A platform whose ``resolve`` returns an OTLP destination may leave it out:
   the core then builds the OTLP exporter itself.
-* ``environment(config) -> {key: (VAR, ...)}``: which environment variables fill which keys
+* ``environment(config, env) -> {key: (VAR, ...)}``: which environment variables fill which keys
   of the section when the file leaves them unset, so that ``llmops check`` names the source.
 * ``probes(destination) -> [Probe, ...]``: what ``llmops doctor`` checks.
 """

@@ -17,6 +17,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
     ALWAYS_ON,
     ParentBased,
     Sampler,
@@ -72,21 +73,29 @@ def build_resource(settings: Settings, extra: Mapping[str, str]) -> Resource:
 
 
 class SwappableSampler(Sampler):
-    """Parent-based trace-id-ratio sampling whose ratio a later setup can change.
+    """The configured sampler, which a later setup can change.
 
     The SDK fixes a tracer's sampler when ``get_tracer()`` is called, so a provider that llmops
     keeps across setups (the global one) needs a sampler object that stays while its policy
-    changes.
+    changes. The policies are OpenTelemetry's, by their ``OTEL_TRACES_SAMPLER`` names.
     """
 
-    def __init__(self, ratio: float) -> None:
-        self.set_ratio(ratio)
+    def __init__(self, tracing: TracingConfig) -> None:
+        self.set_policy(tracing)
 
-    def set_ratio(self, ratio: float) -> None:
-        # ALWAYS_ON at 1.0 skips the trace-id arithmetic; binding the inner method skips a
-        # Python frame per span (docs/performance.md).
-        root = ALWAYS_ON if ratio >= 1.0 else TraceIdRatioBased(ratio)
-        self.inner: Sampler = ParentBased(root)
+    def set_policy(self, tracing: TracingConfig) -> None:
+        ratio = tracing.sample_ratio
+        # At 1.0 a ratio is ALWAYS_ON, which skips the trace-id arithmetic.
+        by_ratio = ALWAYS_ON if ratio >= 1.0 else TraceIdRatioBased(ratio)
+        policies: dict[str | None, Sampler] = {
+            "always_on": ALWAYS_ON,
+            "always_off": ALWAYS_OFF,
+            "traceidratio": by_ratio,
+            "parentbased_always_on": ParentBased(ALWAYS_ON),
+            "parentbased_always_off": ParentBased(ALWAYS_OFF),
+        }
+        self.inner: Sampler = policies.get(tracing.sampler) or ParentBased(by_ratio)
+        # Binding the inner method skips a Python frame per span (docs/performance.md).
         self.should_sample = self.inner.should_sample  # type: ignore[method-assign]
 
     def should_sample(
@@ -109,7 +118,7 @@ class SwappableSampler(Sampler):
 
 def new_provider(settings: Settings, resource: Resource) -> TracerProvider:
     """A TracerProvider with the configured sampler; llmops, not the SDK, shuts it down."""
-    sampler = SwappableSampler(settings.tracing.sample_ratio)
+    sampler = SwappableSampler(settings.tracing)
     # shutdown_on_exit=False: the SDK's own atexit hook waits up to 30 s on a dead collector;
     # llmops registers a bounded one instead.
     return TracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
@@ -245,7 +254,7 @@ def _provider_for(
     current = trace.get_tracer_provider()
     if reuse is not None and current is reuse and settings.tracing.set_global:
         assert isinstance(reuse.sampler, SwappableSampler)
-        reuse.sampler.set_ratio(settings.tracing.sample_ratio)
+        reuse.sampler.set_policy(settings.tracing)
         return reuse, True, build_resource(settings, platform_attributes), True
     if isinstance(current, TracerProvider) and current is not reuse:
         logger.info(

@@ -51,6 +51,11 @@ BUILTIN_PLATFORMS: Mapping[str, Mapping[str, str]] = {
         "err": "install its dependencies with: pip install 'llmops[mlflow]'",
         "extra": "mlflow",
     },
+    "otlp": {
+        "class": "llmops._platforms.otlp:OtlpPlatform",
+        "err": "install its dependencies with: pip install 'llmops[otlp]'",
+        "extra": "otlp",
+    },
 }
 """The platforms shipped with llmops, as fsspec lists its built-in filesystems: an import
 path, imported on first lookup, and the error text for a missing dependency."""

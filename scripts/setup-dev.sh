@@ -3,6 +3,7 @@
 #   .venv            llmops itself with the dev extra
 #   .venvs/phoenix   a real Phoenix server, isolated from our dependencies
 #   .venvs/mlflow    a real MLflow tracking server, isolated likewise
+#   .venvs/rotel     rotel, a real OpenTelemetry collector (a Rust binary, rotel-agent)
 # Idempotent: a second run only checks the pins. Uses uv (installed from PyPI if missing),
 # which resolves these dependency sets in seconds where plain pip takes minutes.
 set -euo pipefail
@@ -23,4 +24,5 @@ make_venv() {  # make_venv DIR REQUIREMENT...
 make_venv .venv -e '.[dev]'
 make_venv .venvs/phoenix -r tests/servers/requirements-phoenix.txt
 make_venv .venvs/mlflow -r tests/servers/requirements-mlflow.txt
-echo "virtual environments ready: .venv .venvs/phoenix .venvs/mlflow"
+make_venv .venvs/rotel -r tests/servers/requirements-rotel.txt
+echo "virtual environments ready: .venv .venvs/phoenix .venvs/mlflow .venvs/rotel"

@@ -490,9 +490,10 @@ def test_doctor_table_is_coloured_on_a_terminal(
 
 
 def test_platforms_exit_0_when_every_platform_is_usable(tmp_path: Path) -> None:
-    proc = cli("platforms", cwd=tmp_path, env={"LLMOPS_DISABLE_ENTRY_POINTS": "1"})
+    proc = cli("platforms", cwd=tmp_path, env={"LLMOPS_DISABLE_PLUGINS": "1"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert [line.split()[0] for line in proc.stdout.splitlines()[1:]] == ["arize", "mlflow"]
+    names = [line.split()[0] for line in proc.stdout.splitlines()[1:]]
+    assert names == ["arize", "mlflow", "otlp"]
 
 
 def test_check_and_doctor_with_several_platforms(

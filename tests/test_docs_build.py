@@ -20,7 +20,7 @@ pytest.importorskip("mkdocstrings_handlers.python")
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "LLMOPS_DISABLE_ENTRY_POINTS": "1"}
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "LLMOPS_DISABLE_PLUGINS": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
         cwd=REPO,

@@ -49,7 +49,7 @@ PUBLIC_NAMES = frozenset(
 def run_fresh(code: str) -> Any:
     """Run ``code`` in a fresh interpreter; it prints one JSON document, returned here."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMOPS_")}
-    env["LLMOPS_DISABLE_ENTRY_POINTS"] = "1"  # nothing installed may skew the module counts
+    env["LLMOPS_DISABLE_PLUGINS"] = "1"  # nothing installed may skew the module counts
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,

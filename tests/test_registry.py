@@ -134,7 +134,7 @@ def test_duplicate_through_the_decorator(registered_globally: list[str]) -> None
     assert llmops.get_platform("acme_dup") is second
 
 
-@pytest.mark.parametrize("builtin", ["arize", "mlflow"])
+@pytest.mark.parametrize("builtin", ["arize", "mlflow", "otlp"])
 def test_a_builtin_name_is_taken(builtin: str) -> None:
     # Whether or not the built-in's module has been imported yet, the name is taken.
     with pytest.raises(ValueError, match=rf"'{builtin}' is already registered.*replace=True"):

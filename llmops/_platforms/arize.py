@@ -1,31 +1,46 @@
 """The Arize platform: Arize Phoenix (self-hosted or Phoenix Cloud) and Arize AX, over OTLP.
 
-Two modes share the section ``arize:``. Without ``space_id`` spans go to Phoenix; with it they
-go to Arize AX with the headers that ``arize-otel`` sends. The endpoint rules are documented in
-``docs/platforms/arize.md`` and implemented in :func:`resolve_endpoint`.
+Two modes share the section ``arize:``. Without a space id spans go to Phoenix, as
+``phoenix.otel`` sends them; with ``space_id`` (or ``ARIZE_SPACE_ID``) they go to Arize AX with
+the headers and resource attributes that ``arize-otel`` sends. The endpoint rules are
+documented in ``docs/platforms/arize.md`` and implemented in :func:`resolve_endpoint`, on the
+OTLP conventions of ``llmops._otlp``.
 """
 
+import platform as _python
 from collections.abc import Mapping
 from typing import Literal
-from urllib.parse import unquote, urlsplit
 
 from .._config import Section, Settings
 from .._errors import ConfigurationError
+from .._otlp import (
+    GRPC_PORT,
+    HTTP_PORT,
+    OTEL_ENVIRONMENT,
+    TRACES_PATH,
+    Transport,
+    exporter_options,
+    parse_header_list,
+    parse_protocol,
+    split_endpoint,
+    traces_url,
+)
 from .._plan import env_value
 from .._plugin import Destination, Probe
-from .._urls import check_credentials_transport, split_url
+from .._urls import check_credentials_transport
 
-__all__ = ["ArizeConfig", "ArizePlatform", "resolve_endpoint"]
+__all__ = ["ArizeConfig", "ArizePlatform", "parse_header_list", "resolve_endpoint"]
 
 PROJECT_NAME_ATTRIBUTE = "openinference.project.name"
 """OpenInference's resource attribute that routes spans to a Phoenix / Arize project."""
+PROJECT_TYPE_ATTRIBUTE = "arize.project.type"
+"""What arize-otel 0.14 tells Arize AX the project is."""
 
-DEFAULT_PHOENIX_ENDPOINT = "http://127.0.0.1:4317"
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_ARIZE_ENDPOINT = "https://otlp.arize.com/v1"
 PHOENIX_CLOUD_HOST = "app.phoenix.arize.com"
-GRPC_PORT = 4317
 PHOENIX_HTTP_PORT = 6006
-TRACES_PATH = "/v1/traces"
+ARIZE_HOST_SUFFIX = "arize.com"
 
 
 class ArizeConfig(Section):
@@ -34,134 +49,162 @@ class ArizeConfig(Section):
     secret_fields = frozenset({"api_key", "headers"})
 
     endpoint: str | None = None
-    """Collector URL; else ``PHOENIX_COLLECTOR_ENDPOINT``; else ``http://127.0.0.1:4317``
-    (Phoenix) or ``https://otlp.arize.com/v1`` (Arize AX, with ``space_id``)."""
-    protocol: Literal["grpc", "http"] | None = None
-    """``grpc`` or ``http`` (OTLP/HTTP protobuf); wins over what the endpoint suggests."""
+    """Collector URL; else ``PHOENIX_COLLECTOR_ENDPOINT`` (a base URL), then
+    ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` and ``OTEL_EXPORTER_OTLP_ENDPOINT`` (Phoenix), or
+    ``ARIZE_COLLECTOR_ENDPOINT`` (Arize AX); else ``http://127.0.0.1:4317`` (Phoenix, gRPC;
+    ``PHOENIX_GRPC_PORT`` changes the port), ``http://127.0.0.1:6006/v1/traces`` (Phoenix with
+    ``protocol: http``) or ``https://otlp.arize.com/v1`` (Arize AX)."""
+    protocol: Literal["grpc", "http/protobuf", "http"] | None = None
+    """``grpc`` or ``http/protobuf`` (``http`` also); else ``OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL``
+    (Phoenix); wins over what the endpoint suggests."""
     project_name: str | None = None
-    """Phoenix / Arize project; else ``PHOENIX_PROJECT_NAME``; else ``service.name``; else
-    ``default``."""
+    """Phoenix / Arize project; else ``PHOENIX_PROJECT``, then ``PHOENIX_PROJECT_NAME``
+    (Phoenix) or ``ARIZE_PROJECT_NAME`` (Arize AX); else ``service.name``; else ``default``."""
+    project_type: Literal["application", "harness", "experiment"] | None = None
+    """Arize AX's ``arize.project.type``; else ``ARIZE_PROJECT_TYPE``; else ``application``."""
     api_key: str | None = None
     """Sent as ``authorization: Bearer <key>`` to Phoenix (else ``PHOENIX_API_KEY``), or as
     Arize AX's ``api_key`` (else ``ARIZE_API_KEY``)."""
     headers: dict[str, str] = {}
-    """Extra headers; they win over ``PHOENIX_CLIENT_HEADERS`` key by key."""
+    """Extra headers; they win key by key over ``PHOENIX_CLIENT_HEADERS``, else
+    ``OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`` (Phoenix)."""
     space_id: str | None = None
-    """Arize AX space id: switches to the Arize AX mode."""
+    """Arize AX space id: switches to the Arize AX mode; else ``ARIZE_SPACE_ID``."""
     allow_insecure: bool = False
     """Allow sending credentials over plain ``http://`` to a host that is not loopback."""
 
 
+PHOENIX_ENVIRONMENT: Mapping[str, tuple[str, ...]] = {
+    "endpoint": (
+        "PHOENIX_COLLECTOR_ENDPOINT",
+        *OTEL_ENVIRONMENT["traces_endpoint"],
+        *OTEL_ENVIRONMENT["endpoint"],
+    ),
+    "protocol": OTEL_ENVIRONMENT["protocol"],
+    "api_key": ("PHOENIX_API_KEY",),
+    "project_name": ("PHOENIX_PROJECT", "PHOENIX_PROJECT_NAME"),
+    "headers": ("PHOENIX_CLIENT_HEADERS", *OTEL_ENVIRONMENT["headers"]),
+    "space_id": ("ARIZE_SPACE_ID",),
+}
+"""The variables phoenix.otel reads, by the key of ``arize:`` each fills (Phoenix mode); the
+OpenTelemetry ones are its fallback, as they are phoenix.otel's."""
+ARIZE_ENVIRONMENT: Mapping[str, tuple[str, ...]] = {
+    "endpoint": ("ARIZE_COLLECTOR_ENDPOINT",),
+    "api_key": ("ARIZE_API_KEY",),
+    "project_name": ("ARIZE_PROJECT_NAME",),
+    "project_type": ("ARIZE_PROJECT_TYPE",),
+    "space_id": ("ARIZE_SPACE_ID",),
+}
+"""The variables arize-otel reads (Arize AX mode)."""
+
+
 def resolve_endpoint(
-    endpoint: str, protocol: Literal["grpc", "http"] | None, *, where: str
-) -> tuple[str, Literal["grpc", "http"]]:
+    endpoint: str,
+    protocol: Transport | None,
+    *,
+    where: str,
+    grpc_port: int = GRPC_PORT,
+    insecure: bool | None = None,
+) -> tuple[str, Transport]:
     """The exporter URL and transport for ``endpoint``, by the documented rules.
 
     >>> resolve_endpoint("http://127.0.0.1:4317", None, where="$.arize.endpoint")
     ('http://127.0.0.1:4317', 'grpc')
     >>> resolve_endpoint("http://127.0.0.1:6006", None, where="$.arize.endpoint")
     ('http://127.0.0.1:6006/v1/traces', 'http')
-    >>> resolve_endpoint("https://phoenix.example/v1/traces", None, where="$.arize.endpoint")
+    >>> resolve_endpoint("phoenix:4317", None, where="$.arize.endpoint")  # TLS, as OTel reads it
+    ('https://phoenix:4317', 'grpc')
+    >>> resolve_endpoint("https://phoenix.example", None, where="$.arize.endpoint")
     ('https://phoenix.example/v1/traces', 'http')
     >>> resolve_endpoint("http://10.0.0.7:9000", "http", where="$.arize.endpoint")
     ('http://10.0.0.7:9000/v1/traces', 'http')
     """
-    parts = urlsplit(endpoint.strip())
-    fix = "such as http://127.0.0.1:4317 (gRPC) or http://127.0.0.1:6006/v1/traces (HTTP)"
-    if parts.scheme not in {"http", "https"}:
+    parts = split_endpoint(endpoint, where=where)
+    if protocol == "grpc" or (protocol is None and parts.says_grpc):
+        return parts.grpc_url(insecure), "grpc"
+    if parts.says_grpc:
         raise ConfigurationError(
-            f"{where}: the endpoint must start with http:// or https://, {fix}", field=where
+            f"{where}: OTLP/HTTP needs an http:// or https:// URL; this endpoint is written "
+            "for gRPC (grpc:// or host:port); set arize.protocol: grpc, or give the URL",
+            field=where,
         )
-    split_url(
-        endpoint,
-        where=where,
-        what="the endpoint",
-        credentials_hint="put the key in arize.api_key or arize.headers "
-        "(for example ${PHOENIX_API_KEY})",
-    )
-    port = parts.port
-    base = f"{parts.scheme}://{parts.netloc}"
-    path = parts.path.rstrip("/")
-    as_http = f"{base}{path}{TRACES_PATH}" if not path.endswith(TRACES_PATH) else f"{base}{path}"
-    if protocol == "grpc":
-        return f"{base}{path}", "grpc"
     if protocol == "http":
-        return as_http, "http"
-    if path.endswith(TRACES_PATH):
-        return f"{base}{path}", "http"
-    if parts.hostname == PHOENIX_CLOUD_HOST:
-        return as_http, "http"
-    if not path and port == GRPC_PORT:
-        return base, "grpc"
-    if not path and port == PHOENIX_HTTP_PORT:
-        return as_http, "http"
+        return traces_url(parts), "http"
+    path, port = parts.path, parts.port
+    if path.endswith(TRACES_PATH) or parts.host == PHOENIX_CLOUD_HOST:
+        return traces_url(parts), "http"
+    if not path and port == grpc_port:
+        return parts.base, "grpc"
+    if not path and (
+        port in (HTTP_PORT, PHOENIX_HTTP_PORT) or (port is None and parts.scheme == "https")
+    ):
+        return traces_url(parts), "http"
+    if parts.host == ARIZE_HOST_SUFFIX or parts.host.endswith(f".{ARIZE_HOST_SUFFIX}"):
+        raise ConfigurationError(
+            f"{where}: {parts.host} is Arize AX; set arize.space_id (or ARIZE_SPACE_ID) and "
+            "arize.api_key for it, or arize.protocol: grpc or http",
+            field=where,
+        )
     raise ConfigurationError(
         f"{where}: cannot tell whether this endpoint speaks OTLP/gRPC or OTLP/HTTP; set "
-        "arize.protocol to 'grpc' or 'http', or use an endpoint on port 4317 (gRPC), on port "
-        "6006 (a Phoenix base URL) or ending in /v1/traces (HTTP)",
+        "arize.protocol to 'grpc' or 'http/protobuf', or use an endpoint on port 4317 (gRPC), "
+        "on port 4318 or 6006 (HTTP), ending in /v1/traces (HTTP), grpc://host:port or "
+        "host:port (gRPC)",
         field=where,
     )
 
 
-PHOENIX_ENVIRONMENT: Mapping[str, tuple[str, ...]] = {
-    "endpoint": ("PHOENIX_COLLECTOR_ENDPOINT",),
-    "api_key": ("PHOENIX_API_KEY",),
-    "project_name": ("PHOENIX_PROJECT_NAME",),
-    "headers": ("PHOENIX_CLIENT_HEADERS",),
-}
-"""The variables phoenix.otel reads, by the key of ``arize:`` each fills (Phoenix mode)."""
-ARIZE_ENVIRONMENT: Mapping[str, tuple[str, ...]] = {
-    "api_key": ("ARIZE_API_KEY",),
-    "project_name": ("ARIZE_PROJECT_NAME", "PHOENIX_PROJECT_NAME"),
-}
-"""The variables arize-otel reads (Arize AX mode: ``space_id`` is set)."""
-
-
 def exporter_target(
-    config: ArizeConfig, env: Mapping[str, str]
-) -> tuple[str, Literal["grpc", "http"], str]:
+    config: ArizeConfig, env: Mapping[str, str], *, cloud: bool
+) -> tuple[str, Transport, str]:
     """The exporter URL, transport and the source of the endpoint (for messages), resolved
-    from the section, ``PHOENIX_COLLECTOR_ENDPOINT`` and the defaults, by the documented rules.
-    """
-    cloud = config.space_id is not None
-    protocol = config.protocol
+    from the section, the variables and the defaults, by the documented rules."""
+    declared = ARIZE_ENVIRONMENT if cloud else PHOENIX_ENVIRONMENT
+    protocol: Transport | None = None
+    if config.protocol is not None:
+        protocol = parse_protocol(config.protocol, where="$.arize.protocol")
+    elif not cloud and (found := env_value(env, PHOENIX_ENVIRONMENT["protocol"])):
+        protocol = parse_protocol(found[1], where=f"${found[0]}")
+    grpc_port = _grpc_port(env)
     if config.endpoint is not None:
         endpoint, where = config.endpoint, "$.arize.endpoint"
-    elif not cloud and (found := env_value(env, PHOENIX_ENVIRONMENT["endpoint"])):
-        # Phoenix documents this variable as the server's base URL: HTTP unless it names
-        # the gRPC port.
+    elif found := env_value(env, declared["endpoint"]):
         endpoint, where = found[1], f"${found[0]}"
-        if protocol is None and _port(endpoint) != GRPC_PORT:
-            protocol = "http"
+        if found[0] == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" and protocol != "grpc":
+            parts = split_endpoint(endpoint, where=where)
+            if not parts.says_grpc:  # the specification: the per-signal URL is used as it is
+                return f"{parts.base}{parts.path}", "http", where
+        if found[0] != "ARIZE_COLLECTOR_ENDPOINT" and protocol is None:
+            # A base URL (Phoenix documents its variable so): HTTP unless it names the
+            # gRPC port or is written for gRPC.
+            parts = split_endpoint(endpoint, where=where)
+            grpc = parts.says_grpc or (parts.port == grpc_port and not parts.path)
+            protocol = "grpc" if grpc else "http"
+    elif cloud:
+        endpoint, where = DEFAULT_ARIZE_ENDPOINT, "$.arize.endpoint"
     else:
-        endpoint = DEFAULT_ARIZE_ENDPOINT if cloud else DEFAULT_PHOENIX_ENDPOINT
         where = "$.arize.endpoint"
+        port = PHOENIX_HTTP_PORT if protocol == "http" else grpc_port
+        endpoint = f"http://{DEFAULT_HOST}:{port}"
     if cloud and protocol is None and not endpoint.rstrip("/").endswith(TRACES_PATH):
         protocol = "grpc"  # Arize AX's default transport, as arize-otel uses
-    url, protocol = resolve_endpoint(endpoint, protocol, where=where)
-    return url, protocol, where
+    insecure = exporter_options(None, None, {} if cloud else env)["insecure"]
+    url, transport = resolve_endpoint(
+        endpoint, protocol, where=where, grpc_port=grpc_port, insecure=insecure
+    )
+    return url, transport, where
 
 
-def parse_header_list(text: str, *, where: str) -> dict[str, str]:
-    """Parse ``PHOENIX_CLIENT_HEADERS``: ``key=value`` pairs separated by commas, URL-encoded."""
-    headers: dict[str, str] = {}
-    for item in text.split(","):
-        if not item.strip():
-            continue
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigurationError(
-                f"{where}: expected comma-separated key=value pairs (URL-encoded values)"
-            )
-        headers[unquote(key.strip()).lower()] = unquote(value.strip())
-    return headers
-
-
-def _port(url: str) -> int | None:
-    try:
-        return urlsplit(url).port
-    except ValueError:
-        return None  # resolve_endpoint reports it
+def _grpc_port(env: Mapping[str, str]) -> int:
+    text = (env.get("PHOENIX_GRPC_PORT") or "").strip()
+    if not text:
+        return GRPC_PORT
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigurationError(
+            "$PHOENIX_GRPC_PORT: expected a port number between 1 and 65535",
+            field="$PHOENIX_GRPC_PORT",
+        )
+    return int(text)
 
 
 class ArizePlatform:
@@ -172,42 +215,23 @@ class ArizePlatform:
 
     config_type = ArizeConfig
 
-    def environment(self, config: ArizeConfig) -> Mapping[str, tuple[str, ...]]:
-        return ARIZE_ENVIRONMENT if config.space_id is not None else PHOENIX_ENVIRONMENT
+    def environment(
+        self, config: ArizeConfig, env: Mapping[str, str]
+    ) -> Mapping[str, tuple[str, ...]]:
+        return ARIZE_ENVIRONMENT if _cloud(config, env) else PHOENIX_ENVIRONMENT
 
     def resolve(
         self, config: ArizeConfig, settings: Settings, env: Mapping[str, str]
     ) -> Destination:
-        cloud = config.space_id is not None
-        declared = self.environment(config)
-        url, protocol, where = exporter_target(config, env)
-
-        headers = {}
-        if not cloud and (found := env_value(env, PHOENIX_ENVIRONMENT["headers"])):
-            headers.update(parse_header_list(found[1], where=f"${found[0]}"))
-        headers.update({k.lower(): v for k, v in config.headers.items()})
+        cloud = _cloud(config, env)
+        declared = self.environment(config, env)
+        url, protocol, where = exporter_target(config, env, cloud=cloud)
         from_env = env_value(env, declared["api_key"])
         api_key = config.api_key or (from_env[1] if from_env else None)
         if cloud:
-            if not api_key:
-                raise ConfigurationError(
-                    "$.arize.api_key: Arize AX (space_id is set) needs an API key; set "
-                    "arize.api_key (for example ${ARIZE_API_KEY}) or ARIZE_API_KEY",
-                    field="$.arize.api_key",
-                )
-            space_id = config.space_id or ""
-            # The headers arize-otel sends, old and new names, so any Arize collector accepts them.
-            headers = {
-                "authorization": api_key,
-                "api_key": api_key,
-                "arize-space-id": space_id,
-                "space_id": space_id,
-                "arize-interface": "otel",
-                **headers,
-            }
-        elif api_key and "authorization" not in headers:
-            headers["authorization"] = f"Bearer {api_key}"
-
+            headers = _ax_headers(config, env, api_key)
+        else:
+            headers = _phoenix_headers(config, env, api_key, where)
         check_credentials_transport(
             url,
             has_credentials=bool(headers),
@@ -218,21 +242,24 @@ class ArizePlatform:
         found_project = env_value(env, declared["project_name"])
         project = (
             config.project_name
-            or (found_project[1] if found_project else None)
+            or (found_project[1].strip() if found_project else None)
             or settings.service.name
             or env.get("OTEL_SERVICE_NAME")
             or "default"
         )
+        attributes = {PROJECT_NAME_ATTRIBUTE: project}
+        if cloud:
+            attributes[PROJECT_TYPE_ATTRIBUTE] = _project_type(config, env)
         target = "Arize AX" if cloud else "Phoenix"
         transport = "OTLP/gRPC" if protocol == "grpc" else "OTLP/HTTP"
+        options = exporter_options(None, settings, {} if cloud else env)
         return Destination(
             description=f"{target} project {project!r}, {transport} {url}",
             transport=protocol,
             endpoint=url,
             headers=headers,
-            compression=settings.tracing.compression,
-            timeout_s=settings.tracing.export_timeout_s,
-            resource_attributes={PROJECT_NAME_ATTRIBUTE: project},
+            resource_attributes=attributes,
+            **options,
         )
 
     def probes(self, destination: Destination) -> list[Probe]:
@@ -242,3 +269,64 @@ class ArizePlatform:
             base = destination.endpoint.removesuffix(TRACES_PATH)
             probes.append(Probe(name="Phoenix /healthz", kind="http", url=f"{base}/healthz"))
         return probes
+
+
+def _cloud(config: ArizeConfig, env: Mapping[str, str]) -> bool:
+    """Arize AX mode: a space id in the section or in ``ARIZE_SPACE_ID``."""
+    return config.space_id is not None or bool((env.get("ARIZE_SPACE_ID") or "").strip())
+
+
+def _phoenix_headers(
+    config: ArizeConfig, env: Mapping[str, str], api_key: str | None, endpoint_from: str
+) -> dict[str, str]:
+    """``PHOENIX_CLIENT_HEADERS``; the ``OTEL_EXPORTER_OTLP_*HEADERS`` only when the endpoint
+    came from an ``OTEL_EXPORTER_OTLP_*`` variable too (they configure one backend: its
+    credentials are not for another); then the section's headers, key by key."""
+    headers: dict[str, str] = {}
+    names = PHOENIX_ENVIRONMENT["headers"]
+    if not endpoint_from.startswith("$OTEL_"):
+        names = tuple(n for n in names if not n.startswith("OTEL_"))
+    if found := env_value(env, names):
+        headers.update(parse_header_list(found[1], where=f"${found[0]}"))
+    headers.update({k.lower(): v for k, v in config.headers.items()})
+    if api_key and "authorization" not in headers:
+        headers["authorization"] = f"Bearer {api_key}"
+    return headers
+
+
+def _ax_headers(config: ArizeConfig, env: Mapping[str, str], api_key: str | None) -> dict[str, str]:
+    """What arize-otel 0.14 sends: the credentials under their old and new names, and the
+    SDK's identity (here llmops')."""
+    if not api_key:
+        raise ConfigurationError(
+            "$.arize.api_key: Arize AX (a space id is set) needs an API key; set "
+            "arize.api_key (for example ${ARIZE_API_KEY}) or ARIZE_API_KEY",
+            field="$.arize.api_key",
+        )
+    from .. import __version__
+
+    space_id = config.space_id or (env.get("ARIZE_SPACE_ID") or "").strip()
+    return {
+        "authorization": api_key,
+        "api_key": api_key,
+        "arize-space-id": space_id,
+        "space_id": space_id,
+        "arize-interface": "otel",
+        "sdk-language": "python",
+        "language-version": _python.python_version(),
+        "sdk-version": __version__,
+        "sdk-package-name": "llmops",
+        **{k.lower(): v for k, v in config.headers.items()},
+    }
+
+
+def _project_type(config: ArizeConfig, env: Mapping[str, str]) -> str:
+    if config.project_type is not None:
+        return config.project_type
+    value = (env.get("ARIZE_PROJECT_TYPE") or "application").strip()
+    if value not in ("application", "harness", "experiment"):
+        raise ConfigurationError(
+            "$ARIZE_PROJECT_TYPE: expected application, harness or experiment",
+            field="$ARIZE_PROJECT_TYPE",
+        )
+    return value

@@ -103,7 +103,9 @@ class MlflowPlatform:
 
     config_type = MlflowConfig
 
-    def environment(self, config: MlflowConfig) -> Mapping[str, tuple[str, ...]]:
+    def environment(
+        self, config: MlflowConfig, env: Mapping[str, str]
+    ) -> Mapping[str, tuple[str, ...]]:
         return ENVIRONMENT
 
     def resolve(

@@ -445,7 +445,7 @@ class PlatformConformance:
             raise AssertionError(
                 f"config_type of {self.platform!r} must be a msgspec.Struct, got {config_type!r}"
             )
-        for name, arguments in (("setup", 2), ("resolve", 3), ("environment", 1), ("probes", 1)):
+        for name, arguments in (("setup", 2), ("resolve", 3), ("environment", 2), ("probes", 1)):
             method = hook(cls(), name)
             if method is None:
                 continue
@@ -469,7 +469,7 @@ class PlatformConformance:
             (target,) = plan.targets
             environment = hook(plugin, "environment")
             if environment is not None:
-                declared = environment(target.config)
+                declared = environment(target.config, plan.environment)
                 assert set(declared) <= fields, f"environment() names no field: {declared}"
                 for key, names in declared.items():
                     assert names, key

@@ -9,6 +9,7 @@ and the default Arize AX endpoint is checked through a recording stand-in for th
 from __future__ import annotations
 
 import logging
+import platform
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,6 +89,14 @@ RULES = [
     (("http://10.0.0.7:9000", "grpc"), ("http://10.0.0.7:9000", "grpc")),
     (("https://otlp.example", "grpc"), ("https://otlp.example", "grpc")),
     (("http://127.0.0.1:6006/v1/traces", "http"), ("http://127.0.0.1:6006/v1/traces", "http")),
+    # the forms phoenix.otel and OpenTelemetry accept (issue 12)
+    (("grpc://127.0.0.1:4317", None), ("https://127.0.0.1:4317", "grpc")),
+    (("127.0.0.1:4317", None), ("https://127.0.0.1:4317", "grpc")),
+    (("phoenix:9999", None), ("https://phoenix:9999", "grpc")),
+    (("http://127.0.0.1:4318", None), ("http://127.0.0.1:4318/v1/traces", "http")),
+    (("https://phoenix.example", None), ("https://phoenix.example/v1/traces", "http")),
+    (("http://127.0.0.1:6006", "http"), ("http://127.0.0.1:6006/v1/traces", "http")),
+    (("https://otlp.arize.com/v1", "http"), ("https://otlp.arize.com/v1/traces", "http")),
     # Phoenix Cloud
     (("https://app.phoenix.arize.com", None), ("https://app.phoenix.arize.com/v1/traces", "http")),
     (
@@ -114,8 +123,8 @@ def test_endpoint_rules(given: tuple[str, Any], expected: tuple[str, str]) -> No
 @pytest.mark.parametrize(
     "endpoint",
     [
-        "http://127.0.0.1:9000",  # neither 4317 nor 6006, no path
-        "https://phoenix.example",  # 443 by default: could be either
+        "http://127.0.0.1:9000",  # neither 4317, 4318 nor 6006, no path
+        "http://phoenix.example",  # plain http on port 80: could be either
         "http://127.0.0.1:4317/otlp",  # a path that is not /v1/traces
         "https://proxy.example/phoenix",
         "http://127.0.0.1:0",
@@ -125,17 +134,21 @@ def test_unclassifiable_endpoint_asks_for_protocol(endpoint: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         resolve_endpoint(endpoint, None, where=WHERE)
     assert "arize.protocol" in str(info.value)
-    assert "'grpc' or 'http'" in str(info.value)
+    assert "'grpc' or 'http/protobuf'" in str(info.value)
     assert info.value.field == WHERE
+
+
+def test_an_arize_ax_endpoint_without_space_id_names_space_id() -> None:
+    with pytest.raises(ConfigurationError, match="set arize.space_id"):
+        resolve_endpoint("https://otlp.arize.com/v1", None, where=WHERE)
 
 
 @pytest.mark.parametrize(
     ("endpoint", "needle"),
     [
-        ("grpc://127.0.0.1:4317", "http:// or https://"),
-        ("ftp://127.0.0.1:4317", "http:// or https://"),
-        ("127.0.0.1:4317", "http:// or https://"),
-        ("", "http:// or https://"),
+        ("ftp://127.0.0.1:4317", "http://, https:// or grpc://"),
+        ("", "no host"),
+        ("127.0.0.1", "host:port"),
         ("http://:4317", "no host"),
         ("http:///v1/traces", "no host"),
         ("http://127.0.0.1:70000", "port"),
@@ -290,6 +303,18 @@ def test_otel_exporter_variables_do_not_redirect_or_add_headers(
             llmops.shutdown()
 
 
+def test_otel_exporter_variables_are_the_fallback_and_travel_together(
+    config: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As phoenix.otel: with no Phoenix variable, the OTel endpoint is used, with its headers."""
+    port = free_port()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-team=search%20team")
+    _, exporter = instrument_yaml(config, "arize: {}\n")
+    assert exporter_endpoint(exporter) == ("http", f"http://127.0.0.1:{port}/v1/traces")
+    assert exporter_headers(exporter)["x-team"] == "search team"
+
+
 def test_phoenix_client_headers_merged_file_wins_key_by_key(
     config: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -358,7 +383,7 @@ def test_collector_endpoint_from_env_with_explicit_protocol(
 def test_invalid_collector_endpoint_from_env_names_the_variable(
     config: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PHOENIX_COLLECTOR_ENDPOINT", "127.0.0.1:6006")
+    monkeypatch.setenv("PHOENIX_COLLECTOR_ENDPOINT", "ftp://127.0.0.1:6006")
     with pytest.raises(ConfigurationError) as info:
         instrument_yaml(config, "arize:\n  project_name: p\n")
     assert "PHOENIX_COLLECTOR_ENDPOINT" in str(info.value)
@@ -535,6 +560,11 @@ AX_HEADERS = {
     "arize-space-id": "space-1",
     "space_id": "space-1",
     "arize-interface": "otel",
+    # arize-otel 0.14's SDK identity headers, naming llmops
+    "sdk-language": "python",
+    "language-version": platform.python_version(),
+    "sdk-version": llmops.__version__,
+    "sdk-package-name": "llmops",
 }
 
 
