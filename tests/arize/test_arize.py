@@ -139,7 +139,7 @@ def test_unclassifiable_endpoint_asks_for_protocol(endpoint: str) -> None:
 
 
 def test_an_arize_ax_endpoint_without_space_id_names_space_id() -> None:
-    with pytest.raises(ConfigurationError, match="set arize.space_id"):
+    with pytest.raises(ConfigurationError, match=r"set arize\.space_id"):
         resolve_endpoint("https://otlp.arize.com/v1", None, where=WHERE)
 
 
