@@ -134,9 +134,14 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def env_value(env: Mapping[str, str], names: Sequence[str]) -> tuple[str, str] | None:
-    """The first of the variables ``names`` that is set and not empty: ``(name, value)``."""
+    """The first of the variables ``names`` that is set and not blank: ``(name, value)``.
+
+    The value is trimmed of surrounding white space, as phoenix.otel reads its variables and
+    OpenTelemetry's parser its header lists: a key from a Kubernetes secret made from a file
+    keeps the file's trailing newline, which no header could carry.
+    """
     for name in names:
-        value = env.get(name)
+        value = (env.get(name) or "").strip()
         if value:
             return name, value
     return None

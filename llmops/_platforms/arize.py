@@ -105,6 +105,7 @@ def resolve_endpoint(
     where: str,
     grpc_port: int = GRPC_PORT,
     insecure: bool | None = None,
+    cloud: bool = False,
 ) -> tuple[str, Transport]:
     """The exporter URL and transport for ``endpoint``, by the documented rules.
 
@@ -120,6 +121,13 @@ def resolve_endpoint(
     ('http://10.0.0.7:9000/v1/traces', 'http')
     """
     parts = split_endpoint(endpoint, where=where)
+    arize_host = parts.host == ARIZE_HOST_SUFFIX or parts.host.endswith(f".{ARIZE_HOST_SUFFIX}")
+    if not cloud and arize_host and parts.host != PHOENIX_CLOUD_HOST:
+        raise ConfigurationError(
+            f"{where}: {parts.host} is Arize AX; set arize.space_id (or ARIZE_SPACE_ID) and "
+            "arize.api_key for it",
+            field=where,
+        )
     if protocol == "grpc" or (protocol is None and parts.says_grpc):
         return parts.grpc_url(insecure), "grpc"
     if parts.says_grpc:
@@ -139,12 +147,6 @@ def resolve_endpoint(
         port in (HTTP_PORT, PHOENIX_HTTP_PORT) or (port is None and parts.scheme == "https")
     ):
         return traces_url(parts), "http"
-    if parts.host == ARIZE_HOST_SUFFIX or parts.host.endswith(f".{ARIZE_HOST_SUFFIX}"):
-        raise ConfigurationError(
-            f"{where}: {parts.host} is Arize AX; set arize.space_id (or ARIZE_SPACE_ID) and "
-            "arize.api_key for it, or arize.protocol: grpc or http",
-            field=where,
-        )
     raise ConfigurationError(
         f"{where}: cannot tell whether this endpoint speaks OTLP/gRPC or OTLP/HTTP; set "
         "arize.protocol to 'grpc' or 'http/protobuf', or use an endpoint on port 4317 (gRPC), "
@@ -190,7 +192,7 @@ def exporter_target(
         protocol = "grpc"  # Arize AX's default transport, as arize-otel uses
     insecure = exporter_options(None, None, {} if cloud else env)["insecure"]
     url, transport = resolve_endpoint(
-        endpoint, protocol, where=where, grpc_port=grpc_port, insecure=insecure
+        endpoint, protocol, where=where, grpc_port=grpc_port, insecure=insecure, cloud=cloud
     )
     return url, transport, where
 
@@ -218,7 +220,12 @@ class ArizePlatform:
     def environment(
         self, config: ArizeConfig, env: Mapping[str, str]
     ) -> Mapping[str, tuple[str, ...]]:
-        return ARIZE_ENVIRONMENT if _cloud(config, env) else PHOENIX_ENVIRONMENT
+        if _cloud(config, env):
+            return ARIZE_ENVIRONMENT
+        if _endpoint_from_otel(config, env):
+            return PHOENIX_ENVIRONMENT
+        headers = tuple(n for n in PHOENIX_ENVIRONMENT["headers"] if not n.startswith("OTEL_"))
+        return {**PHOENIX_ENVIRONMENT, "headers": headers}
 
     def resolve(
         self, config: ArizeConfig, settings: Settings, env: Mapping[str, str]
@@ -231,7 +238,7 @@ class ArizePlatform:
         if cloud:
             headers = _ax_headers(config, env, api_key)
         else:
-            headers = _phoenix_headers(config, env, api_key, where)
+            headers = _phoenix_headers(config, env, api_key, declared["headers"])
         check_credentials_transport(
             url,
             has_credentials=bool(headers),
@@ -271,21 +278,28 @@ class ArizePlatform:
         return probes
 
 
+def _endpoint_from_otel(config: ArizeConfig, env: Mapping[str, str]) -> bool:
+    """Whether Phoenix's endpoint comes from an ``OTEL_EXPORTER_OTLP_*`` variable: only then
+    do that backend's ``OTEL_EXPORTER_OTLP_*HEADERS`` apply."""
+    if config.endpoint is not None:
+        return False
+    found = env_value(env, PHOENIX_ENVIRONMENT["endpoint"])
+    return found is not None and found[0].startswith("OTEL_")
+
+
 def _cloud(config: ArizeConfig, env: Mapping[str, str]) -> bool:
     """Arize AX mode: a space id in the section or in ``ARIZE_SPACE_ID``."""
     return config.space_id is not None or bool((env.get("ARIZE_SPACE_ID") or "").strip())
 
 
 def _phoenix_headers(
-    config: ArizeConfig, env: Mapping[str, str], api_key: str | None, endpoint_from: str
+    config: ArizeConfig, env: Mapping[str, str], api_key: str | None, names: tuple[str, ...]
 ) -> dict[str, str]:
     """``PHOENIX_CLIENT_HEADERS``; the ``OTEL_EXPORTER_OTLP_*HEADERS`` only when the endpoint
     came from an ``OTEL_EXPORTER_OTLP_*`` variable too (they configure one backend: its
-    credentials are not for another); then the section's headers, key by key."""
+    credentials are not for another; :meth:`ArizePlatform.environment` decides); then the
+    section's headers, key by key."""
     headers: dict[str, str] = {}
-    names = PHOENIX_ENVIRONMENT["headers"]
-    if not endpoint_from.startswith("$OTEL_"):
-        names = tuple(n for n in names if not n.startswith("OTEL_"))
     if found := env_value(env, names):
         headers.update(parse_header_list(found[1], where=f"${found[0]}"))
     headers.update({k.lower(): v for k, v in config.headers.items()})

@@ -96,7 +96,6 @@ RULES = [
     (("http://127.0.0.1:4318", None), ("http://127.0.0.1:4318/v1/traces", "http")),
     (("https://phoenix.example", None), ("https://phoenix.example/v1/traces", "http")),
     (("http://127.0.0.1:6006", "http"), ("http://127.0.0.1:6006/v1/traces", "http")),
-    (("https://otlp.arize.com/v1", "http"), ("https://otlp.arize.com/v1/traces", "http")),
     # Phoenix Cloud
     (("https://app.phoenix.arize.com", None), ("https://app.phoenix.arize.com/v1/traces", "http")),
     (
@@ -139,8 +138,13 @@ def test_unclassifiable_endpoint_asks_for_protocol(endpoint: str) -> None:
 
 
 def test_an_arize_ax_endpoint_without_space_id_names_space_id() -> None:
-    with pytest.raises(ConfigurationError, match=r"set arize\.space_id"):
-        resolve_endpoint("https://otlp.arize.com/v1", None, where=WHERE)
+    for protocol in (None, "grpc", "http"):
+        with pytest.raises(ConfigurationError, match=r"set arize\.space_id"):
+            resolve_endpoint("https://otlp.arize.com/v1", protocol, where=WHERE)  # type: ignore[arg-type]
+    assert resolve_endpoint("https://otlp.arize.com/v1", "http", where=WHERE, cloud=True) == (
+        "https://otlp.arize.com/v1/traces",
+        "http",
+    )
 
 
 @pytest.mark.parametrize(
