@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import msgspec
 
@@ -93,36 +93,29 @@ class Endpoint(msgspec.Struct, frozen=True):
 def split_endpoint(endpoint: str, *, where: str, what: str = "the endpoint") -> Endpoint:
     """Take ``endpoint`` apart, refusing what no collector URL has (no host, a bad port,
     ``user:password@``, a query)."""
+    from ._urls import split_url
+
     text = endpoint.strip()
     bare = "://" not in text
-    parts = urlsplit(f"grpc://{text}" if bare else text)
-    scheme = "" if bare else parts.scheme.lower()
+    scheme = "" if bare else text.partition("://")[0].lower()
     fix = "such as http://collector:4318 (OTLP/HTTP), grpc://collector:4317 or collector:4317"
     if scheme not in ("", "grpc", "http", "https"):
         raise ConfigurationError(
             f"{where}: {what} must start with http://, https:// or grpc://, or be host:port, {fix}",
             field=where,
         )
-    if not parts.hostname:
-        raise ConfigurationError(f"{where}: {what} has no host, {fix}", field=where)
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConfigurationError(
-            f"{where}: {what}'s port is not a number between 0 and 65535", field=where
-        ) from None
-    if parts.username is not None or parts.password is not None:
-        raise ConfigurationError(
-            f"{where}: {what} must not contain credentials (user:password@); put them in a "
-            "header or an api_key setting, for example ${MY_API_KEY}",
-            field=where,
-        )
-    if parts.query or parts.fragment:
-        raise ConfigurationError(f"{where}: {what} must not have a query or fragment", field=where)
+    parts = split_url(
+        f"grpc://{text}" if bare else text,
+        where=where,
+        what=what,
+        credentials_hint="put them in a header or an api_key setting, for example ${MY_API_KEY}",
+    )
+    port = parts.port
     if bare and port is None:
         raise ConfigurationError(
             f"{where}: {what} without a scheme must be host:port (gRPC), {fix}", field=where
         )
+    assert parts.hostname is not None  # split_url refuses a URL without a host
     return Endpoint(scheme, parts.hostname, port, parts.path.rstrip("/"))
 
 

@@ -15,15 +15,15 @@ def split_url(url: str, *, where: str, what: str, credentials_hint: str) -> Spli
     """Split ``url`` and refuse what no collector URL should have: no host, a bad port,
     ``user:password@`` (``credentials_hint`` says where credentials go instead), a query.
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError as exc:
+        port = "port" in str(exc).lower()
+        problem = "'s port is not a number between 0 and 65535" if port else " is not a valid URL"
+        raise ConfigurationError(f"{where}: {what}{problem}", field=where) from None
     if not parts.hostname:
         raise ConfigurationError(f"{where}: {what} has no host", field=where)
-    try:
-        parts.port  # noqa: B018 - raises for a port that is not a number in range
-    except ValueError:
-        raise ConfigurationError(
-            f"{where}: {what}'s port is not a number between 0 and 65535", field=where
-        ) from None
     if parts.username is not None or parts.password is not None:
         raise ConfigurationError(
             f"{where}: {what} must not contain credentials (user:password@); {credentials_hint}",

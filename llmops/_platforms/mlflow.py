@@ -118,7 +118,12 @@ class MlflowPlatform:
         else:
             uri, where = DEFAULT_TRACKING_URI, "$.mlflow.tracking_uri"
         name, experiment_id = _experiment(config, settings, env)
-        scheme = urlsplit(uri).scheme.lower().partition("+")[0]
+        try:
+            scheme = urlsplit(uri).scheme.lower().partition("+")[0]
+        except ValueError:  # such as an unclosed [IPv6 address
+            raise ConfigurationError(
+                f"{where}: the tracking URI is not a valid URI", field=where
+            ) from None
         details = MlflowDetails(
             kind="server" if scheme in SERVER_SCHEMES else "store",
             uri=uri,
