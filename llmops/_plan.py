@@ -178,6 +178,7 @@ def make_plan(
                 "in the config",
             )
         _check_instrumentation(config)
+        _check_batching(config, env)
         targets = tuple(
             _target(config, name, registry.get(name, discover=discover), decoded, env)
             for name in names
@@ -290,6 +291,27 @@ def _check_destination(
             "client_key_file",
             field=f"$.{name}.client_key_file",
         )
+
+
+def _check_batching(config: LoadedConfig, env: Mapping[str, str]) -> None:
+    """A batch larger than the queue cannot be sent; the SDK refuses it too. A batch size
+    left at its default is lowered to a small queue instead (``processor_for``)."""
+    tracing = config.settings.tracing
+    if tracing.max_export_batch_size <= tracing.max_queue_size:
+        return
+    written = config.raw.get("tracing")
+    in_file = isinstance(written, dict) and "max_export_batch_size" in written
+    variable = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
+    if not in_file and not (env.get(variable) or "").strip():
+        return
+    message = (
+        f"the batch size ({tracing.max_export_batch_size}) exceeds the queue size "
+        f"({tracing.max_queue_size}, tracing.max_queue_size or OTEL_BSP_MAX_QUEUE_SIZE); make "
+        "it at most the queue size"
+    )
+    if in_file:
+        raise config.error("$.tracing.max_export_batch_size", message)
+    raise ConfigurationError(f"${variable}: {message}", field=f"${variable}")
 
 
 def _unknown_section(

@@ -43,10 +43,9 @@ CASES = [
     # -- refused --------------------------------------------------------------------------------
     Case("no-platform", "service: {name: bot}\n", False, message="no platform given"),
     Case(
-        "port-4318",
+        "port-4318",  # OTLP/HTTP's own port (issue 12)
         "platform: arize\narize: {endpoint: 'http://127.0.0.1:4318'}\n",
-        False,
-        message="cannot tell whether this endpoint speaks OTLP/gRPC or OTLP/HTTP",
+        True,
     ),
     Case(
         "port-9-no-protocol",
@@ -144,7 +143,7 @@ CASES = [
         "bad-enum-protocol",
         "platform: arize\narize: {protocol: udp}\n",
         False,
-        message="use one of 'grpc', 'http'",
+        message="use one of 'grpc', 'http/protobuf', 'http'",
     ),
     Case(
         "instrumentation-unknown-key",

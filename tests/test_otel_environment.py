@@ -740,10 +740,10 @@ TABLE = [
         env={"PHOENIX_API_KEY": "k-env"},
     ),
     row(
-        "phoenix-authorization-client-header-beats-api-key",
+        "phoenix-api-key-beats-a-client-header-authorization",  # as phoenix.otel
         "arize",
         "arize.headers",
-        {"authorization": "Basic abc"},
+        {"authorization": "Bearer k-env"},
         env("PHOENIX_CLIENT_HEADERS"),
         env={"PHOENIX_CLIENT_HEADERS": "authorization=Basic%20abc", "PHOENIX_API_KEY": "k-env"},
     ),
@@ -895,26 +895,26 @@ TABLE = [
         env={**AX, **OTEL_EVERYTHING},
     ),
     row(
-        "ax-ignores-otel-compression",
+        "ax-uses-the-exporter-variable-otel-compression",  # as arize-otel's exporters
         "arize",
         "arize.compression",
-        "none",
+        "gzip",
         None,
         env={**AX, **OTEL_EVERYTHING},
     ),
     row(
-        "ax-ignores-otel-timeout",
+        "ax-uses-the-exporter-variable-otel-timeout",  # as arize-otel's exporters
         "arize",
         "arize.timeout_s",
-        10.0,
+        2.5,
         None,
         env={**AX, **OTEL_EVERYTHING},
     ),
     row(
-        "ax-ignores-otel-certificate",
+        "ax-uses-the-exporter-variable-otel-certificate",  # as arize-otel's exporters
         "arize",
         "arize.certificate_file",
-        None,
+        "ca.pem",
         None,
         env={**AX, **OTEL_EVERYTHING},
     ),

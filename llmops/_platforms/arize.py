@@ -190,7 +190,7 @@ def exporter_target(
         endpoint = f"http://{DEFAULT_HOST}:{port}"
     if cloud and protocol is None and not endpoint.rstrip("/").endswith(TRACES_PATH):
         protocol = "grpc"  # Arize AX's default transport, as arize-otel uses
-    insecure = exporter_options(None, None, {} if cloud else env)["insecure"]
+    insecure = exporter_options(None, None, env)["insecure"]
     url, transport = resolve_endpoint(
         endpoint, protocol, where=where, grpc_port=grpc_port, insecure=insecure, cloud=cloud
     )
@@ -259,7 +259,9 @@ class ArizePlatform:
             attributes[PROJECT_TYPE_ATTRIBUTE] = _project_type(config, env)
         target = "Arize AX" if cloud else "Phoenix"
         transport = "OTLP/gRPC" if protocol == "grpc" else "OTLP/HTTP"
-        options = exporter_options(None, settings, {} if cloud else env)
+        # The exporter's own variables (compression, timeout, TLS files, insecure) apply in
+        # both modes, as the OpenTelemetry exporters arize-otel builds read them.
+        options = exporter_options(None, settings, env)
         return Destination(
             description=f"{target} project {project!r}, {transport} {url}",
             transport=protocol,
@@ -302,9 +304,9 @@ def _phoenix_headers(
     headers: dict[str, str] = {}
     if found := env_value(env, names):
         headers.update(parse_header_list(found[1], where=f"${found[0]}"))
-    headers.update({k.lower(): v for k, v in config.headers.items()})
-    if api_key and "authorization" not in headers:
+    if api_key:  # over the variables' authorization, as phoenix.otel; under the section's
         headers["authorization"] = f"Bearer {api_key}"
+    headers.update({k.lower(): v for k, v in config.headers.items()})
     return headers
 
 

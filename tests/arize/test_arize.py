@@ -338,7 +338,9 @@ def test_phoenix_client_headers_merged_file_wins_key_by_key(
         "x-env": "from env",
         "x-both": "file",
         "x-file": "only-file",
-        "authorization": "env-auth",  # a header set explicitly is not overridden by api_key
+        # The API key over the variable's authorization, as phoenix.otel does; a header in
+        # the section would win over both (test_explicit_authorization_header_wins_over_api_key).
+        "authorization": "Bearer file-key",
     }
 
 

@@ -1,0 +1,20 @@
+"""Parity with OpenTelemetry Python's exporters and SDK, configured from `OTEL_*` as
+`opentelemetry-instrument` does, against llmops' `otlp` platform: each row of
+`tests/migration/behaviours.py` for this peer, built by both in fresh interpreters and compared
+(see `docs/migration.md`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.migration.behaviours import BEHAVIOURS, Behaviour
+from tests.migration.parity import check
+
+ROWS = [b for b in BEHAVIOURS if b.peer == "otel"]
+
+
+@pytest.mark.parametrize("behaviour", ROWS, ids=[b.id for b in ROWS])
+def test_parity(behaviour: Behaviour, sides: Any) -> None:
+    check(behaviour, *sides(behaviour))
