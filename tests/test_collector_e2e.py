@@ -38,10 +38,15 @@ import llmops
 from llmops import Platform
 from llmops.testing import emit_span_tree
 from tests.core_support import REQUIRE_E2E, clear_proxy_environment
-from tests.otlp_receiver import OtlpReceiver, SpanIds
+from tests.otlp_receiver import (
+    GrpcReceiver,
+    OtlpReceiver,
+    SpanIds,
+    TlsReceiver,
+    grpc_server_credentials,
+)
 from tests.servers.rotel import RotelCollector, binary_available, default_binary
 from tests.servers.tls import CertificateSet, make_certificates
-from tests.test_rotel_collector import GrpcReceiver, TlsReceiver, _grpc_credentials
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -300,7 +305,7 @@ def _tls_receiver(
 ) -> TlsReceiver | GrpcReceiver:
     if transport == "http":
         return TlsReceiver(certs.server_context(require_client_cert=require_client_cert))
-    return GrpcReceiver(_grpc_credentials(certs, require_client_cert=require_client_cert))
+    return GrpcReceiver(grpc_server_credentials(certs, require_client_cert=require_client_cert))
 
 
 def _tls_section(transport: Transport, receiver: TlsReceiver | GrpcReceiver) -> dict[str, Any]:

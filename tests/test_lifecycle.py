@@ -16,7 +16,7 @@ import pytest
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
 import llmops
-from llmops import Platform
+from llmops import ConfigurationError, Platform
 from tests import instrumentor_fakes
 from tests.core_support import (
     exporters_of,
@@ -393,7 +393,7 @@ def test_batch_is_the_default_with_the_configured_limits(tmp_path: Path) -> None
     path = write_config(
         tmp_path / "c.yaml",
         f"""
-        tracing: {{max_queue_size: 64, max_export_batch_size: 512, schedule_delay_ms: 250}}
+        tracing: {{max_queue_size: 64, schedule_delay_ms: 250}}
         arize: {{endpoint: "{unreachable_http()}"}}
         """,
     )
@@ -401,9 +401,24 @@ def test_batch_is_the_default_with_the_configured_limits(tmp_path: Path) -> None
     assert type(processor.inner) is BatchSpanProcessor
     batch = processor.inner._batch_processor
     assert batch._max_queue_size == 64
-    assert batch._max_export_batch_size == 64  # never larger than the queue
+    assert batch._max_export_batch_size == 64  # the default batch, never larger than the queue
     assert batch._schedule_delay_millis == 250
     assert len(exporters_of(llmops._lifecycle.current().provider)) == 1  # type: ignore[union-attr]
+
+
+def test_a_batch_set_larger_than_the_queue_is_refused(tmp_path: Path) -> None:
+    """As the SDK refuses it: a batch that can never fill is a config that does not do what
+    it says (a batch size left at its default is lowered instead, above)."""
+    path = write_config(
+        tmp_path / "c.yaml",
+        """
+        tracing: {max_queue_size: 64, max_export_batch_size: 512}
+        arize: {endpoint: "http://127.0.0.1:4317"}
+        """,
+    )
+    with pytest.raises(ConfigurationError, match="exceeds the queue size") as info:
+        llmops.instrument("arize", config_path=path)
+    assert info.value.field == "$.tracing.max_export_batch_size"
 
 
 # -- an application's own global TracerProvider (a subprocess: the global is set once) --------

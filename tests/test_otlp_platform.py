@@ -18,7 +18,6 @@ import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
-from concurrent import futures
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +28,8 @@ import llmops
 from llmops import ConfigurationError, Platform
 from llmops._cli import EXIT_FAILED, EXIT_OK, main
 from tests.core_support import clear_proxy_environment, exporter_endpoint, exporters_of
-from tests.otlp_receiver import OtlpReceiver
-from tests.servers.tls import CertificateSet, make_certificates
+from tests.otlp_receiver import GrpcReceiver, OtlpReceiver, grpc_server_credentials
+from tests.servers.tls import make_certificates
 
 X = "OTEL_EXPORTER_OTLP_"
 """The OTLP exporter variables' prefix: ``f"{X}ENDPOINT"``."""
@@ -492,54 +491,6 @@ def test_mutual_tls_files_from_the_section_and_the_variables_pair_up(
 # -- end to end --------------------------------------------------------------------------------
 
 
-class GrpcReceiver(OtlpReceiver):
-    """A loopback OTLP/gRPC trace receiver (``grpcio``), plaintext or TLS; records like
-    :class:`OtlpReceiver`, ``headers`` holding each call's metadata."""
-
-    def __init__(self, credentials: Any = None) -> None:
-        super().__init__()
-        self.credentials = credentials
-        self._grpc_server: Any = None
-        self._grpc_port = 0
-
-    def start(self) -> GrpcReceiver:
-        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-
-        receiver = self
-
-        class Servicer(trace_service_pb2_grpc.TraceServiceServicer):
-            def Export(self, request: Any, context: Any) -> Any:
-                with receiver.lock:
-                    receiver.requests += 1
-                    receiver.headers.append(dict(context.invocation_metadata()))
-                receiver.record(request.SerializeToString())
-                return trace_service_pb2.ExportTraceServiceResponse()
-
-        server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=2), options=[("grpc.so_reuseport", 0)]
-        )
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Servicer(), server)  # type: ignore[no-untyped-call]
-        if self.credentials is None:
-            self._grpc_port = server.add_insecure_port("127.0.0.1:0")
-        else:
-            self._grpc_port = server.add_secure_port("127.0.0.1:0", self.credentials)
-        server.start()
-        self._grpc_server = server
-        return self
-
-    def __enter__(self) -> GrpcReceiver:
-        return self.start()
-
-    def stop(self) -> None:
-        if self._grpc_server is not None:
-            self._grpc_server.stop(grace=None).wait(5)
-        self._grpc_server = None
-
-    @property
-    def port(self) -> int:
-        return self._grpc_port
-
-
 @pytest.fixture
 def receiver() -> Iterator[OtlpReceiver]:
     with OtlpReceiver() as running:
@@ -618,20 +569,12 @@ def test_spans_reach_a_grpc_receiver_with_gzip_and_metadata(
     assert exporters_of(provider)[0]._compression == grpc.Compression.Gzip
 
 
-def grpc_server_credentials(certs: CertificateSet) -> Any:
-    return grpc.ssl_server_credentials(
-        [(certs.server_key.read_bytes(), certs.server_cert.read_bytes())],
-        root_certificates=certs.ca_cert.read_bytes(),
-        require_client_auth=True,
-    )
-
-
 def test_spans_reach_a_grpc_receiver_over_mutual_tls_with_the_files_of_the_variables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clear_proxy_environment(monkeypatch)
     certs = make_certificates(tmp_path / "tls")
-    with GrpcReceiver(grpc_server_credentials(certs)) as tls_receiver:
+    with GrpcReceiver(grpc_server_credentials(certs, require_client_cert=True)) as tls_receiver:
         monkeypatch.setenv(f"{X}TRACES_ENDPOINT", f"127.0.0.1:{tls_receiver.port}")
         monkeypatch.setenv(f"{X}CERTIFICATE", str(certs.ca_cert))
         monkeypatch.setenv(f"{X}CLIENT_CERTIFICATE", str(certs.client_cert))

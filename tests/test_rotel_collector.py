@@ -21,17 +21,18 @@ The receivers bind 127.0.0.1 only, and rotel is only ever given loopback endpoin
 
 from __future__ import annotations
 
-import ssl
-import threading
-import time
 import uuid
-from concurrent import futures
 from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
 from tests.core_support import REQUIRE_E2E, clear_proxy_environment
-from tests.otlp_receiver import OtlpReceiver, _Server
+from tests.otlp_receiver import (
+    GrpcReceiver,
+    OtlpReceiver,
+    TlsReceiver,
+    grpc_server_credentials,
+)
 from tests.servers.rotel import (
     RotelCollector,
     RotelError,
@@ -44,7 +45,6 @@ from tests.servers.tls import CertificateSet, make_certificates
 if TYPE_CHECKING:
     from pathlib import Path
 
-    import grpc
 
 pytestmark = pytest.mark.e2e
 
@@ -101,151 +101,6 @@ def rotel(rotel_bin: Path, tmp_path: Path) -> Any:
         )
 
     return make
-
-
-# -- receivers -------------------------------------------------------------------------------
-
-
-class TlsReceiver(OtlpReceiver):
-    """The loopback OTLP/HTTP receiver behind TLS (``https://127.0.0.1:PORT/v1/traces``).
-
-    ``tls_errors`` lists failed handshakes (an untrusted server certificate on the client's
-    side shows up here as an alert, a missing client certificate as a refusal);
-    ``peer_certs`` holds, per accepted connection, the client certificate it presented
-    (``{}`` without one).
-    """
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        super().__init__()
-        self.context = context
-        self.tls_errors: list[str] = []
-        self.peer_certs: list[dict[str, Any]] = []
-
-    def __enter__(self) -> TlsReceiver:
-        return self.start()
-
-    def start(self) -> TlsReceiver:
-        self._server = _TlsServer(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    @property
-    def endpoint(self) -> str:
-        return f"{self.base_url}/v1/traces"
-
-    @property
-    def base_url(self) -> str:
-        """What rotel's OTLP/HTTP exporter is given (it appends ``/v1/traces``)."""
-        return f"https://127.0.0.1:{self.port}"
-
-    def wait_for_tls_errors(self, count: int, timeout: float) -> list[str]:
-        deadline = time.monotonic() + timeout
-        with self.lock:
-            while len(self.tls_errors) < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self.changed.wait(remaining)
-            return list(self.tls_errors)
-
-
-class _TlsServer(_Server):
-    receiver: TlsReceiver
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        """The handshake, in the connection's own thread, then the plain receiver's handler."""
-        receiver = self.receiver
-        request.settimeout(5)
-        try:
-            tls = receiver.context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError) as error:
-            with receiver.lock:
-                receiver.tls_errors.append(f"{type(error).__name__}: {error}")
-                receiver.changed.notify_all()
-            return
-        try:
-            with receiver.lock:
-                receiver.peer_certs.append(tls.getpeercert() or {})
-            super().finish_request(tls, client_address)
-        finally:
-            tls.close()
-
-
-class GrpcReceiver(OtlpReceiver):
-    """A loopback OTLP/gRPC trace receiver (``grpcio``), optionally TLS / mutual TLS.
-
-    Records like :class:`OtlpReceiver`; ``headers`` holds each call's invocation metadata.
-    """
-
-    def __init__(self, credentials: grpc.ServerCredentials | None = None) -> None:
-        super().__init__()
-        self.credentials = credentials
-        self._grpc_server: grpc.Server | None = None
-        self._grpc_port = 0
-
-    def __enter__(self) -> GrpcReceiver:
-        return self.start()
-
-    def start(self) -> GrpcReceiver:
-        import grpc
-        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-
-        receiver = self
-
-        class Servicer(trace_service_pb2_grpc.TraceServiceServicer):
-            def Export(self, request: Any, context: Any) -> Any:
-                with receiver.lock:
-                    receiver.requests += 1
-                    receiver.headers.append(dict(context.invocation_metadata()))
-                receiver.record(request.SerializeToString())
-                return trace_service_pb2.ExportTraceServiceResponse()
-
-        server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=2), options=[("grpc.so_reuseport", 0)]
-        )
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Servicer(), server)  # type: ignore[no-untyped-call]
-        address = "127.0.0.1:0"
-        if self.credentials is None:
-            self._grpc_port = server.add_insecure_port(address)
-        else:
-            self._grpc_port = server.add_secure_port(address, self.credentials)
-        server.start()
-        self._grpc_server = server
-        return self
-
-    def stop(self) -> None:
-        if self._grpc_server is not None:
-            self._grpc_server.stop(grace=None).wait(5)
-        self._grpc_server = None
-
-    @property
-    def port(self) -> int:
-        assert self._grpc_server is not None, "the receiver is not started"
-        return self._grpc_port
-
-    @property
-    def endpoint(self) -> str:
-        return self.base_url
-
-    @property
-    def base_url(self) -> str:
-        scheme = "http" if self.credentials is None else "https"
-        return f"{scheme}://127.0.0.1:{self._grpc_port}"
-
-
-def _grpc_credentials(
-    certs: CertificateSet, *, require_client_cert: bool
-) -> grpc.ServerCredentials:
-    import grpc
-
-    return grpc.ssl_server_credentials(
-        [(certs.server_key.read_bytes(), certs.server_cert.read_bytes())],
-        root_certificates=certs.ca_cert.read_bytes() if require_client_cert else None,
-        require_client_auth=require_client_cert,
-    )
 
 
 # -- the application side: the plain OpenTelemetry SDK --------------------------------------
@@ -423,7 +278,7 @@ def test_rotel_exports_over_tls(
     if downstream == "http":
         receiver = TlsReceiver(certs.server_context())
     else:
-        receiver = GrpcReceiver(_grpc_credentials(certs, require_client_cert=False))
+        receiver = GrpcReceiver(grpc_server_credentials(certs, require_client_cert=False))
     with (
         receiver,
         rotel(
@@ -483,7 +338,7 @@ def test_rotel_presents_a_client_certificate(
     if downstream == "http":
         receiver = TlsReceiver(certs.server_context(require_client_cert=True))
     else:
-        receiver = GrpcReceiver(_grpc_credentials(certs, require_client_cert=True))
+        receiver = GrpcReceiver(grpc_server_credentials(certs, require_client_cert=True))
     with (
         receiver,
         rotel(
