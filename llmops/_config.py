@@ -402,7 +402,7 @@ def _read_text(path: Path) -> str:
             path=str(path),
         )
     try:
-        # Not the utf-8-sig codec: same result, without importing it (0.15 ms).
+        # Not the utf-8-sig codec: same result, without importing it.
         return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise ConfigurationError(

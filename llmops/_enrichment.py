@@ -2,8 +2,8 @@
 checks, and the processor that copies the context's enrichment onto every span.
 
 ``llmops.enrich`` itself lives in ``_context``: it subclasses OpenInference's
-``using_attributes``, and importing ``openinference.instrumentation`` costs 25-30 ms that a
-set-up which never calls ``enrich`` must not pay.
+``using_attributes``, and importing ``openinference.instrumentation`` (it pulls pydantic) is
+a cost a set-up which never calls ``enrich`` must not pay (docs/performance.md).
 
 Overview of the feature:
 
@@ -45,8 +45,8 @@ __all__ = [
 
 logger = logging.getLogger("llmops")
 
-# OpenInference's names (openinference.semconv.trace.SpanAttributes, whose import costs about
-# 1 ms at every set-up); tests/test_enrichment.py checks they still agree.
+# OpenInference's names, spelled out rather than importing openinference.semconv at every
+# set-up; tests/test_enrichment.py checks they still agree.
 SESSION_ID = "session.id"
 """``session.id``: MLflow stores it as the trace's ``mlflow.trace.session`` metadata."""
 USER_ID = "user.id"

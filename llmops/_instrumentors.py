@@ -44,7 +44,7 @@ class InstrumentorSpec(msgspec.Struct, frozen=True):
     watch: str | None = None
     """The module the application imports (``google.genai``). When set and not imported yet,
     the instrumentor is applied when it is, so ``instrument()`` does not pay for importing a
-    library the application may load later or never (about 0.5 s for google-genai)."""
+    library the application may load later or never (docs/performance.md has the cost)."""
 
 
 def _oi(

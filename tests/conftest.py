@@ -96,3 +96,8 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     llmops.testing.reset()
     yield
     llmops.testing.reset()
+    # What the code under test set itself (MLflow's set_tracking_uri writes
+    # MLFLOW_TRACKING_URI, say): monkeypatch, which then restores the outer values, would not
+    # know to remove it.
+    for name in [n for n in os.environ if n.startswith(ENV_PREFIXES)]:
+        os.environ.pop(name)

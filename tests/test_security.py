@@ -362,6 +362,18 @@ INSECURE_CASES = [
         "mlflow.allow_insecure",
         id="mlflow-http-header",
     ),
+    pytest.param(
+        Platform.OTLP,
+        {"endpoint": f"http://{NON_LOOPBACK}:4318", "headers": {"authorization": SECRET}},
+        "otlp.allow_insecure",
+        id="otlp-http-header",
+    ),
+    pytest.param(
+        Platform.OTLP,
+        {"endpoint": f"http://{NON_LOOPBACK}:4317", "headers": {"x-api-key": SECRET}},
+        "otlp.allow_insecure",
+        id="otlp-plaintext-grpc-header",
+    ),
 ]
 
 
@@ -407,7 +419,7 @@ def test_credentials_in_clear_text_to_another_host_are_refused(
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
-@pytest.mark.parametrize("platform", [Platform.ARIZE, Platform.MLFLOW])
+@pytest.mark.parametrize("platform", [Platform.ARIZE, Platform.MLFLOW, Platform.OTLP])
 def test_loopback_and_https_need_no_opt_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str, platform: Platform
 ) -> None:
@@ -420,6 +432,10 @@ def test_loopback_and_https_need_no_opt_in(
         Platform.MLFLOW: [
             {"tracking_uri": f"http://{host}:5000", "token": SECRET},
             {"tracking_uri": f"https://{NON_LOOPBACK}:5000", "token": SECRET},
+        ],
+        Platform.OTLP: [
+            {"endpoint": f"http://{host}:4318", "headers": {"authorization": SECRET}},
+            {"endpoint": f"https://{NON_LOOPBACK}:4318", "headers": {"authorization": SECRET}},
         ],
     }[platform]
     for section in sections:

@@ -16,6 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ._exit import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+)
 from ._output import Output, Style
 
 __all__ = [
@@ -27,14 +35,6 @@ __all__ = [
     "Style",
     "main",
 ]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_REFUSED = EXIT_USAGE
-"""``llmops run``: the config is refused and the program was not started."""
-EXIT_NOT_FOUND = 127
-EXIT_INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:

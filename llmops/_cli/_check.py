@@ -11,7 +11,7 @@ import argparse
 
 import msgspec
 
-from . import EXIT_FAILED, EXIT_OK
+from ._exit import EXIT_FAILED, EXIT_OK
 from ._output import Output, shown
 from ._planning import REFUSED, config_arg, make, no_platform_hint
 

@@ -24,7 +24,7 @@ import msgspec
 from .._masking import mask
 from .._plugin import Probe, hook
 from .._urls import is_loopback
-from . import EXIT_FAILED, EXIT_OK
+from ._exit import EXIT_FAILED, EXIT_OK
 from ._output import Output, environment_secrets
 from ._planning import REFUSED, config_arg, make, no_platform_hint
 

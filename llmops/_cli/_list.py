@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import EXIT_FAILED, EXIT_OK
+from ._exit import EXIT_FAILED, EXIT_OK
 from ._output import Output
 
 __all__ = ["command", "platform_rows"]

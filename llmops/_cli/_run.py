@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_USAGE
+from ._exit import EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_USAGE
 from ._output import Output
 from ._planning import REFUSED, make, no_platform_hint
 

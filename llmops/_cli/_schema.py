@@ -19,7 +19,7 @@ from typing import Any, get_args
 
 import msgspec
 
-from . import EXIT_OK
+from ._exit import EXIT_OK
 from ._output import Output
 
 __all__ = ["attribute_docstrings", "command", "config_schema", "known_platform_types"]

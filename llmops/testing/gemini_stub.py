@@ -149,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "GeminiStub/1.0"
     # Without it, each response's last small write waits for the client's delayed ACK
-    # (~40 ms per call, measured in docs/performance.md).
+    # (measured in docs/performance.md).
     disable_nagle_algorithm = True
     timeout = 30.0  # an idle keep-alive connection is dropped after this many seconds
 
