@@ -246,7 +246,10 @@ def _target(
                 f"{type(destination).__name__}"
             )
     if destination is not None:
-        _check_destination(destination, name, env, hook(plugin, "environment"), section)
+        try:
+            _check_destination(destination, name, env, hook(plugin, "environment"), section)
+        except ConfigurationError as exc:
+            raise config.locate(exc) from None
     if hook(plugin, "setup") is None and (destination is None or not destination.otlp):
         raise TypeError(
             f"platform {name!r}: without a setup() method, resolve() must return an OTLP "
