@@ -412,8 +412,8 @@ def plan(
     >>> import llmops
     >>> llmops.plan("mlflow").describe()  # doctest: +SKIP
     ['mlflow → MLflow local store sqlite:///mlflow.db, experiment id 0']
-    >>> [target.destination.transport for target in llmops.plan("mlflow").targets]
-    ['in-process']
+    >>> llmops.plan("mlflow").platforms
+    ('mlflow',)
 
     It reads the same files and variables and runs every check ``instrument()`` runs, so
     it raises the same :class:`~llmops.ConfigurationError`; it touches no network. ``llmops
