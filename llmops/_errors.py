@@ -29,7 +29,7 @@ class UnknownPlatformError(LookupError):
     """
 
     def __init__(self, name: str, available: list[str], suggestion: str | None = None) -> None:
-        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        hint = f"; did you mean {suggestion!r}?" if suggestion else "."
         hint += _ALIASES.get(name, "")
         known = ", ".join(available) or "none"
         super().__init__(

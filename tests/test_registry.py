@@ -814,3 +814,11 @@ def test_instrument_an_entry_point_platform_end_to_end(plugin_site: Path, tmp_pa
     assert result["provider"] == "opentelemetry.sdk.trace.TracerProvider"
     # The section was decoded by the plugin's Struct and its exporter wired in.
     assert spans.read_text(encoding="utf-8").splitlines() == ["from-config hello-acme"]
+
+
+def test_phoenix_leads_to_the_arize_platform() -> None:
+    """People reach for "phoenix": the answer names the platform that serves it."""
+    with pytest.raises(UnknownPlatformError) as info:
+        llmops.instrument("phoenix")
+    assert "unknown platform 'phoenix'." in str(info.value)
+    assert "Arize Phoenix is served by the 'arize' platform: Platform.ARIZE." in str(info.value)
