@@ -135,8 +135,8 @@ class TracingConfig(Section):
     shutdown_timeout_s: PositiveSeconds = 3.0
     """Upper bound on ``llmops.shutdown()`` and on exit, even with the collector unreachable."""
     export_timeout_s: PositiveSeconds = 10.0
-    """Upper bound on one export call (with its retries); else ``OTEL_BSP_EXPORT_TIMEOUT``
-    (milliseconds)."""
+    """Upper bound on one export call (with its retries); else ``OTEL_BSP_EXPORT_TIMEOUT``, then
+    ``OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT`` (milliseconds)."""
     schedule_delay_ms: Annotated[int, msgspec.Meta(ge=1, le=3_600_000)] = 1000
     """Longest wait before a partial batch is exported; else ``OTEL_BSP_SCHEDULE_DELAY``."""
     max_queue_size: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 2048
@@ -145,7 +145,7 @@ class TracingConfig(Section):
     max_export_batch_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 512
     """Spans sent in one export request; else ``OTEL_BSP_MAX_EXPORT_BATCH_SIZE``."""
     compression: Literal["none", "gzip"] = "none"
-    """OTLP payload compression."""
+    """OTLP payload compression; else ``OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION``."""
     set_global: bool = True
     """Make the provider the global OpenTelemetry TracerProvider when none is set yet."""
 
@@ -227,7 +227,16 @@ SETTINGS_ENVIRONMENT: Mapping[str, tuple[str, ...]] = {
     "tracing.sampler": ("OTEL_TRACES_SAMPLER",),
     "tracing.sample_ratio": ("OTEL_TRACES_SAMPLER_ARG",),
     "tracing.schedule_delay_ms": ("OTEL_BSP_SCHEDULE_DELAY",),
-    "tracing.export_timeout_s": ("OTEL_BSP_EXPORT_TIMEOUT",),
+    # One key bounds both the batch processor's export and the exporter's request.
+    "tracing.export_timeout_s": (
+        "OTEL_BSP_EXPORT_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+    ),
+    "tracing.compression": (
+        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+    ),
     "tracing.max_queue_size": ("OTEL_BSP_MAX_QUEUE_SIZE",),
     "tracing.max_export_batch_size": ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE",),
 }
@@ -297,6 +306,8 @@ class LoadedConfig(msgspec.Struct, frozen=True):
         file and line in front; unchanged if it already names a file."""
         if exc.path is not None or self.path is None:
             return exc
+        if exc.field and exc.field[1:2].isupper():  # `$VARIABLE`: not in the file
+            return exc
         line = _line_of(self, exc.field) if exc.field and exc.field.startswith("$") else None
         location = self.where + (f":{line}" if line else "")
         return ConfigurationError(f"{location}: {exc}", path=str(self.path), field=exc.field)
@@ -310,27 +321,36 @@ class LoadedConfig(msgspec.Struct, frozen=True):
 
 
 def load_config(
-    config_path: str | os.PathLike[str] | None = None, *, cwd: Path | None = None
+    config_path: str | os.PathLike[str] | None = None,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> LoadedConfig:
     """Find, read, interpolate and validate the common sections; see :func:`llmops.instrument`.
 
     The other top-level keys are kept raw in ``sections``: the plan decides which platform
     each names and validates it with that platform's Struct.
     """
-    path = discover(config_path, cwd=cwd)
+    env = os.environ if env is None else env
+    path = discover(config_path, cwd=cwd, env=env)
     if path is None:
         return LoadedConfig(Settings())
     text = _read_text(path)
     raw = _parse(path, text)
     partial = LoadedConfig(Settings(), path=path, text=text, raw=raw)
-    data = _interpolate(raw, "$", partial)
+    data = _interpolate(raw, "$", partial, env)
     common = {k: v for k, v in data.items() if k in COMMON_SECTIONS}
     settings = convert(common, Settings, prefix="$", config=partial)
     sections = {k: v for k, v in data.items() if k not in COMMON_SECTIONS}
     return LoadedConfig(settings, sections, path=path, text=text, raw=raw)
 
 
-def discover(config_path: str | os.PathLike[str] | None, *, cwd: Path | None = None) -> Path | None:
+def discover(
+    config_path: str | os.PathLike[str] | None,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Path | None:
     """The config file to read: the argument, ``$LLMOPS_CONFIG``, then the default names."""
     if config_path is not None:
         if not isinstance(config_path, str | os.PathLike):
@@ -338,8 +358,8 @@ def discover(config_path: str | os.PathLike[str] | None, *, cwd: Path | None = N
                 f"config_path must be a str or a path, got {type(config_path).__name__}"
             )
         return _existing(Path(config_path), "the config_path argument")
-    if env := os.environ.get(CONFIG_ENV):
-        return _existing(Path(env), f"${CONFIG_ENV}")
+    if from_env := (os.environ if env is None else env).get(CONFIG_ENV):
+        return _existing(Path(from_env), f"${CONFIG_ENV}")
     base = cwd or Path.cwd()
     for name in DEFAULT_FILES:
         if (base / name).is_file():
@@ -527,7 +547,12 @@ _VAR = r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\})"
 
 
 def _interpolate(
-    value: Any, where: str, config: LoadedConfig, depth: int = 0, budget: list[int] | None = None
+    value: Any,
+    where: str,
+    config: LoadedConfig,
+    env: Mapping[str, str],
+    depth: int = 0,
+    budget: list[int] | None = None,
 ) -> Any:
     """Replace ``${VAR}``, ``${VAR:-default}``, ``${VAR-default}`` and ``$$`` in strings."""
     if depth > 64:
@@ -543,7 +568,7 @@ def _interpolate(
             "expanded; a config file is small, remove the repeated aliases",
         )
     if isinstance(value, str):
-        return _substitute(value, where, config) if "$" in value else value
+        return _substitute(value, where, config, env) if "$" in value else value
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
@@ -551,21 +576,22 @@ def _interpolate(
                 raise partial_error(
                     config, where, f"keys must be strings, got {_type_name(k)} {k!r}"
                 )
-            out[k] = _interpolate(v, f"{where}.{k}", config, depth + 1, budget)
+            out[k] = _interpolate(v, f"{where}.{k}", config, env, depth + 1, budget)
         return out
     if isinstance(value, list):
         return [
-            _interpolate(v, f"{where}[{i}]", config, depth + 1, budget) for i, v in enumerate(value)
+            _interpolate(v, f"{where}[{i}]", config, env, depth + 1, budget)
+            for i, v in enumerate(value)
         ]
     return value
 
 
-def _substitute(text: str, where: str, config: LoadedConfig) -> str:
+def _substitute(text: str, where: str, config: LoadedConfig, env: Mapping[str, str]) -> str:
     def replace(match: re.Match[str]) -> str:
         name, op, default = match.groups()
         if name is None:
             return "$"
-        value = os.environ.get(name)
+        value = env.get(name)
         if value is None or (op == ":-" and value == ""):
             if op is not None:
                 return default
@@ -772,12 +798,16 @@ def with_environment(config: LoadedConfig, env: Mapping[str, str]) -> LoadedConf
         if name is None:
             continue
         text = env[name].strip()
-        value: Any = text.lower() if field == "sampler" else text
+        value: Any = text.lower() if field in ("sampler", "compression") else text
         if key in ENVIRONMENT_SCALE:
             try:
                 value = float(text) * ENVIRONMENT_SCALE[key]
             except ValueError:
-                value = text
+                raise ConfigurationError(
+                    f"${name}: expected a duration in milliseconds (the OpenTelemetry unit), "
+                    f"such as 10000; fix the variable, or set {key} in the config",
+                    field=f"${name}",
+                ) from None
         part = getattr(settings, section)
         try:
             updated = msgspec.convert(
@@ -785,6 +815,8 @@ def with_environment(config: LoadedConfig, env: Mapping[str, str]) -> LoadedConf
             )
         except msgspec.ValidationError as exc:
             message = _without_values(str(exc).partition(" - at ")[0], type(part), f"$.{field}")
+            if key in ENVIRONMENT_SCALE:
+                message += " (the variable is in milliseconds)"
             raise ConfigurationError(
                 f"${name}: {message}; fix the variable, or set {key} in the config",
                 field=f"${name}",

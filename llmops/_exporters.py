@@ -40,6 +40,7 @@ def otlp_exporter(destination: Destination) -> SpanExporter:
     Every parameter is passed explicitly, TLS files included, so that ``OTEL_EXPORTER_OTLP_*``
     variables cannot silently redirect what the plan resolved.
     """
+    quiet_sdk_loggers()  # the exporters parse the OTEL_* header variables when made
     headers = destination.headers
     gzip = destination.compression == "gzip"
     if destination.transport == "grpc":
@@ -126,12 +127,15 @@ def _drop_env_headers(exporter: SpanExporter, headers: Mapping[str, str]) -> Non
     they are meant for whatever backend those variables configure, perhaps with its
     credentials, not for the platform's collector. The config's headers are what is sent.
     """
-    from opentelemetry.util.re import parse_env_headers
+    from urllib.parse import unquote
 
     ours = {k.lower() for k in headers}
     foreign: set[str] = set()
     for name in _ENV_HEADERS:
-        foreign.update(k.lower() for k in parse_env_headers(os.environ.get(name, ""), liberal=True))
+        # Only the names, and without OpenTelemetry's parser, which logs a bad entry whole.
+        for item in os.environ.get(name, "").split(","):
+            if "=" in item:
+                foreign.add(unquote(item.partition("=")[0]).strip().lower())
     foreign -= ours | {"content-type", "content-encoding", "user-agent"}  # protocol, not auth
     if not foreign:
         return
@@ -180,7 +184,22 @@ class _SdkLogFilter(logging.Filter):
         return True
 
 
+class _SecretArgumentsFilter(logging.Filter):
+    """OpenTelemetry logs a header list or a resource attribute it cannot parse whole, and
+    either may hold a secret (``OTEL_EXPORTER_OTLP_HEADERS=authorization Bearer …``): the
+    record keeps its text and loses its argument."""
+
+    PREFIXES = ("Header format invalid", "Invalid key value resource attribute pair")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and str(record.msg).startswith(self.PREFIXES):
+            record.args = tuple("(not shown: it may hold a secret)" for _ in record.args)
+        return True
+
+
 _FILTER = _SdkLogFilter()
+_SECRET_ARGUMENTS = _SecretArgumentsFilter()
+_SECRET_LOGGERS = ("opentelemetry.util.re", "opentelemetry.sdk.resources")
 _QUIET_PREFIXES = ("opentelemetry.sdk", "opentelemetry.exporter")
 
 
@@ -200,6 +219,10 @@ def quiet_sdk_loggers() -> None:
         if _FILTER not in log.filters:
             # First: the SDK's own duplicate filter would otherwise hide repeats from it.
             log.filters.insert(0, _FILTER)
+    for name in _SECRET_LOGGERS:
+        log = logging.getLogger(name)
+        if _SECRET_ARGUMENTS not in log.filters:
+            log.filters.insert(0, _SECRET_ARGUMENTS)
 
 
 class GuardedExporter(SpanExporter):

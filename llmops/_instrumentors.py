@@ -168,7 +168,7 @@ def apply_instrumentors(
             continue
         spec = CATALOGUE[key]
         deferred = not strict and spec.watch is not None and spec.watch not in sys.modules
-        problem = _missing_package(spec) if deferred else _dependency_problem(spec)
+        problem = _missing_package(spec) if deferred else dependency_problem(spec)
         if problem is not None:
             refuse(key, f"instrumentation.{key} is enabled but {problem}")
         elif deferred:
@@ -225,7 +225,7 @@ def _when_imported(
         if pending.cancelled or pending.instrumentor is not None:
             return
         try:
-            problem = _dependency_problem(spec)
+            problem = dependency_problem(spec)
             if problem is not None:
                 warnings.warn(
                     f"llmops: instrumentation.{key} is enabled but {problem}",
@@ -288,7 +288,7 @@ def _missing_package(spec: InstrumentorSpec) -> str | None:
     return None
 
 
-def _dependency_problem(spec: InstrumentorSpec) -> str | None:
+def dependency_problem(spec: InstrumentorSpec) -> str | None:
     """Why ``spec`` cannot run here (missing or incompatible packages), or ``None``."""
     if (missing := _missing_package(spec)) is not None:
         return missing

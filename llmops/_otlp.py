@@ -28,6 +28,10 @@ __all__ = [
 
 Transport = Literal["grpc", "http"]
 
+_TOKEN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~")
+"""The characters of an HTTP header name (RFC 9110's token)."""
+_GRPC_KEY = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
 GRPC_PORT = 4317
 HTTP_PORT = 4318
 TRACES_PATH = "/v1/traces"
@@ -167,9 +171,17 @@ def check_headers(headers: Mapping[str, str], transport: str, *, where: str) -> 
     character (a trailing newline from a Kubernetes secret made from a file), and for gRPC
     metadata anything but printable ASCII."""
     for key, value in headers.items():
-        if not key or any(not (c.isascii() and c.isprintable()) or c in " :" for c in key):
+        if not key or not set(key) <= _TOKEN:
             raise ConfigurationError(
-                f"{where}: the header name {key!r} is not a valid header name", field=where
+                f"{where}: the header name {key!r} is not a valid header name (letters, digits "
+                "and !#$%&'*+-.^_`|~)",
+                field=where,
+            )
+        if transport == "grpc" and (not set(key) <= _GRPC_KEY or key.endswith("-bin")):
+            raise ConfigurationError(
+                f"{where}: the header name {key!r} cannot be gRPC metadata: lower-case letters, "
+                "digits, '-', '_' and '.', and not ending in -bin (binary metadata)",
+                field=where,
             )
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
             raise ConfigurationError(
@@ -181,7 +193,13 @@ def check_headers(headers: Mapping[str, str], transport: str, *, where: str) -> 
         if transport == "grpc" and not value.isascii():
             raise ConfigurationError(
                 f"{where}: the value of the header {key!r} is not ASCII, which gRPC metadata "
-                "cannot carry; URL-encode it or use OTLP/HTTP",
+                "cannot carry; URL-encode it",
+                field=where,
+            )
+        if any(ord(c) > 0xFF for c in value):
+            raise ConfigurationError(
+                f"{where}: the value of the header {key!r} has a character HTTP headers cannot "
+                "carry (beyond Latin-1); URL-encode it",
                 field=where,
             )
 
@@ -210,16 +228,18 @@ def parse_bool(text: str, *, where: str) -> bool:
 
 def exporter_options(config: Any, settings: Any, env: Mapping[str, str]) -> dict[str, Any]:
     """Compression, timeout, TLS files and gRPC ``insecure`` for a destination: the section's
-    key where it has one and it is set, else the ``OTEL_EXPORTER_OTLP_*`` variable, else the
-    ``tracing`` section's (``settings`` may be ``None`` when only ``insecure`` is wanted)."""
+    key where it has one and it is set; else, for compression and timeout, the ``tracing``
+    section (which the ``OTEL_EXPORTER_OTLP_*`` variables fill when the file leaves it unset:
+    ``_config.with_environment``); else, for the TLS files and ``insecure``, the variable.
+    ``settings`` may be ``None`` when only ``insecure`` is wanted."""
 
     def given(key: str) -> tuple[Any, str] | None:
         value = getattr(config, key, None)
         if value is not None:
             return value, ""
         for name in OTEL_ENVIRONMENT[key]:
-            if text := env.get(name):
-                return text.strip(), f"${name}"
+            if text := (env.get(name) or "").strip():
+                return text, f"${name}"
         return None
 
     options: dict[str, Any] = {}
@@ -233,20 +253,10 @@ def exporter_options(config: Any, settings: Any, env: Mapping[str, str]) -> dict
     )
     if settings is None:
         return options
-    found = given("compression")
-    compression = settings.tracing.compression if found is None else str(found[0]).lower()
-    if compression not in ("none", "gzip"):
-        where = found[1] if found else "$"
-        raise ConfigurationError(f"{where}: the compression must be gzip or none", field=where)
-    options["compression"] = compression
-    found = given("timeout_s")
-    options["timeout_s"] = (
-        settings.tracing.export_timeout_s
-        if found is None
-        else found[0]
-        if not found[1]
-        else parse_timeout_ms(found[0], where=found[1])
-    )
+    compression = getattr(config, "compression", None)
+    options["compression"] = compression or settings.tracing.compression
+    timeout = getattr(config, "timeout_s", None)
+    options["timeout_s"] = timeout if timeout is not None else settings.tracing.export_timeout_s
     for key in ("certificate_file", "client_certificate_file", "client_key_file"):
         found = given(key)
         options[key] = None if found is None else str(found[0])

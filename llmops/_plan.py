@@ -161,7 +161,7 @@ def make_plan(
     env = dict(os.environ if env is None else env)
     registry = registry if registry is not None else _default_registry
     names = _requested(platform)
-    config = with_environment(load_config(config_path), env)
+    config = with_environment(load_config(config_path, env=env), env)
     decoded: dict[str, Any] = {}
     try:
         discover = config.settings.plugins and not plugins_disabled_by_env()
@@ -270,18 +270,23 @@ def _check_destination(
     from ._otlp import check_headers
 
     if destination.otlp:
-        try:
-            check_headers(destination.headers, destination.transport, where=f"$.{name}.headers")
-        except ConfigurationError as exc:
-            declared = environment(section, env) if environment is not None else {}
-            culprits = [
-                n
-                for names in declared.values()
-                for n in names
-                if any(ord(c) < 0x20 or ord(c) == 0x7F for c in env.get(n, ""))
-            ]
-            where = f" (it comes from ${', $'.join(culprits)})" if culprits else ""
-            raise ConfigurationError(f"{exc}{where}", field=exc.field) from None
+        declared = environment(section, env) if environment is not None else {}
+        for key, value in destination.headers.items():
+            try:
+                check_headers({key: value}, destination.transport, where=f"$.{name}.headers")
+            except ConfigurationError as exc:
+                # Name the variable the header came from, if one did (never its value).
+                culprits = [
+                    n
+                    for names in declared.values()
+                    for n in names
+                    if (text := env.get(n, "")).strip()
+                    and (key.lower() in text.lower() or any(ord(c) < 0x20 for c in text.strip()))
+                ]
+                if not culprits:
+                    raise
+                variables = ", ".join(f"${n}" for n in dict.fromkeys(culprits))
+                raise ConfigurationError(f"{exc} (from {variables})", field=exc.field) from None
     for key in ("certificate_file", "client_certificate_file", "client_key_file"):
         path = getattr(destination, key)
         if path is not None and not os.path.isfile(path):
@@ -335,14 +340,24 @@ def _unknown_section(
 
 
 def _check_instrumentation(config: LoadedConfig) -> None:
-    from ._instrumentors import CATALOGUE, STRICT_KEY
+    """Every key names a catalogue entry; with ``strict``, every enabled one can run here
+    (``instrument()`` would refuse it later otherwise, and ``llmops check`` must too)."""
+    from ._instrumentors import CATALOGUE, STRICT_KEY, dependency_problem
 
-    for key in config.settings.instrumentation:
+    selection = config.settings.instrumentation
+    for key in selection:
         if key != STRICT_KEY and key not in CATALOGUE:
             raise config.error(
                 f"$.instrumentation.{key}",
                 f"unknown instrumentor {key!r}{did_you_mean(key, [*CATALOGUE, STRICT_KEY])} "
                 f"Known: {', '.join(sorted(CATALOGUE))} (and 'strict').",
+            )
+    if not selection.get(STRICT_KEY):
+        return
+    for key, on in selection.items():
+        if key != STRICT_KEY and on and (problem := dependency_problem(CATALOGUE[key])):
+            raise config.error(
+                f"$.instrumentation.{key}", f"instrumentation.{key} is enabled but {problem}"
             )
 
 
@@ -382,7 +397,12 @@ def _walk(
             value = shown(struct, field.name)
         elif (found := env_value(plan.environment, declared.get(key, ()))) is not None:
             source = f"env {found[0]}"
-            value = MASK if secret else mask(found[1])
+            # The common sections hold the converted value (milliseconds to seconds, say);
+            # a platform's section leaves the variable's text to its resolve().
+            if key in SETTINGS_ENVIRONMENT:
+                value = shown(struct, field.name)
+            else:
+                value = MASK if secret else mask(found[1])
         else:
             source = "default"
             value = shown(struct, field.name)

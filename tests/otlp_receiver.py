@@ -32,8 +32,9 @@ import time
 import zlib
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
+TYPE_CHECKING = False  # the package's convention: no typing import for it
 if TYPE_CHECKING:
     import grpc
 

@@ -146,6 +146,12 @@ CASES = [
         message="use one of 'grpc', 'http/protobuf', 'http'",
     ),
     Case(
+        "instrumentation-strict-missing-package",  # found by review: check used to accept it
+        "platform: arize\ninstrumentation: {strict: true, crewai: true}\n",
+        False,
+        message="its package is not installed",
+    ),
+    Case(
         "instrumentation-unknown-key",
         "platform: arize\ninstrumentation: {google_gena: true}\n",
         False,

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pytest
 import yaml
@@ -48,6 +48,7 @@ from tests.otlp_receiver import (
 from tests.servers.rotel import RotelCollector, binary_available, default_binary
 from tests.servers.tls import CertificateSet, make_certificates
 
+TYPE_CHECKING = False  # the package's convention: no typing import for it
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path

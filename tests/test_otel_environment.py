@@ -1432,3 +1432,110 @@ def test_mlflow_ignores_the_otlp_endpoint_variables(
     after = llmops.plan("mlflow", config_path=path).targets[0].destination
     assert after == before
     assert "4318" not in after.endpoint
+
+
+# -- what a second review found ---------------------------------------------------------------
+
+
+def test_the_file_wins_over_the_exporter_variables_for_compression_and_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Explicit config > OTEL_*: `tracing.compression` and `tracing.export_timeout_s` written
+    in the file beat OTEL_EXPORTER_OTLP_COMPRESSION / _TIMEOUT, for every OTLP platform."""
+    monkeypatch.setenv(f"{X}COMPRESSION", "none")
+    monkeypatch.setenv(f"{X}TIMEOUT", "20000")
+    path = tmp_path / "llmops.yaml"
+    path.write_text("tracing: {compression: gzip, export_timeout_s: 5}\n", encoding="utf-8")
+    for platform in ("arize", "otlp"):
+        (target,) = llmops.plan(platform, config_path=path).targets
+        assert target.destination is not None
+        assert (target.destination.compression, target.destination.timeout_s) == ("gzip", 5.0)
+    path.write_text("service: {name: s}\n", encoding="utf-8")
+    (target,) = llmops.plan("otlp", config_path=path).targets
+    assert target.destination is not None
+    assert (target.destination.compression, target.destination.timeout_s) == ("none", 20.0)
+
+
+def test_check_shows_a_variable_s_value_converted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llmops._cli import main
+
+    monkeypatch.setenv("OTEL_BSP_EXPORT_TIMEOUT", "3000")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "ALWAYS_OFF")
+    assert main(["check", "--platform", "otlp", "--json"]) == 0
+    rows = {row["key"]: row for row in json.loads(capsys.readouterr().out)["values"]}
+    assert rows["tracing.export_timeout_s"]["value"] == 3.0
+    assert rows["tracing.export_timeout_s"]["source"] == "env OTEL_BSP_EXPORT_TIMEOUT"
+    assert rows["tracing.sampler"]["value"] == "always_off"
+
+
+def test_an_error_from_a_variable_names_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "llmops.yaml"
+    path.write_text("service: {name: s}\n", encoding="utf-8")
+    monkeypatch.setenv(f"{X}ENDPOINT", "http://[::1:4318")
+    with pytest.raises(ConfigurationError) as info:
+        llmops.plan("otlp", config_path=path)
+    assert str(info.value).startswith(f"${X}ENDPOINT: ")
+
+
+def test_plaintext_url_stays_plaintext_whatever_insecure_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`http://` is plaintext and `https://` TLS; OTEL_EXPORTER_OTLP_INSECURE speaks only to
+    `grpc://` and `host:port` endpoints, for Phoenix as for the otlp platform."""
+    from llmops._exporters import otlp_exporter
+
+    monkeypatch.setenv(f"{X}INSECURE", "false")
+    for platform in ("arize", "otlp"):
+        if platform == "otlp":
+            monkeypatch.setenv(f"{X}ENDPOINT", "http://127.0.0.1:4317")
+        (target,) = llmops.plan(platform).targets
+        assert target.destination is not None
+        assert target.destination.endpoint == "http://127.0.0.1:4317"
+        assert target.destination.insecure is None
+        exporter = otlp_exporter(target.destination)
+        assert exporter._insecure is True  # type: ignore[attr-defined]
+        exporter.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "header"),
+    [
+        ("grpc://127.0.0.1:4317", "x(y=v"),  # not a gRPC metadata key
+        ("grpc://127.0.0.1:4317", "x-bin=v"),  # binary metadata takes bytes
+        ("http://127.0.0.1:4318", "x-name=%E2%82%AC"),  # € is beyond Latin-1
+    ],
+)
+def test_headers_no_export_could_carry_are_refused(
+    endpoint: str, header: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(f"{X}ENDPOINT", endpoint)
+    monkeypatch.setenv(f"{X}HEADERS", header)
+    with pytest.raises(ConfigurationError, match=r"\$OTEL_EXPORTER_OTLP_HEADERS"):
+        llmops.plan("otlp")
+
+
+def test_a_malformed_otel_variable_is_not_logged_with_its_secret(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """OpenTelemetry logs a header list or resource attribute it cannot parse whole; llmops'
+    filter keeps the record and drops the text, even where the plan ignores the variable."""
+    import logging
+
+    monkeypatch.setenv(f"{X}HEADERS", "authorization Bearer s3cret-malformed")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "s3cret-attribute")
+    caplog.set_level(logging.DEBUG)
+    path = Path("llmops.yaml")
+    path.write_text(
+        f"arize: {{endpoint: 'http://127.0.0.1:{free_port()}/v1/traces'}}\n"
+        "tracing: {shutdown_timeout_s: 0.5}\n",
+        encoding="utf-8",
+    )
+    llmops.instrument("arize", config_path=path)
+    llmops.shutdown()
+    assert "Header format invalid" in caplog.text  # the warning is kept
+    assert "s3cret-malformed" not in caplog.text
+    assert "s3cret-attribute" not in caplog.text

@@ -22,7 +22,7 @@ The receivers bind 127.0.0.1 only, and rotel is only ever given loopback endpoin
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pytest
 
@@ -42,6 +42,7 @@ from tests.servers.rotel import (
 )
 from tests.servers.tls import CertificateSet, make_certificates
 
+TYPE_CHECKING = False  # the package's convention: no typing import for it
 if TYPE_CHECKING:
     from pathlib import Path
 

@@ -242,8 +242,6 @@ class StoreTarget(Target):
             raise self._failed(exc) from None
 
     def exporter(self, experiment_id: str) -> SpanExporter:
-        from ._mlflow_export import StoreExporter
-
         return StoreExporter(self.uri, experiment_id)
 
     def _failed(self, exc: Exception) -> Unresolved:

@@ -268,7 +268,8 @@ class ArizePlatform:
             endpoint=url,
             headers=headers,
             resource_attributes=attributes,
-            **options,
+            # The URL already says TLS or not (resolve_endpoint applied `insecure`).
+            **{**options, "insecure": None},
         )
 
     def probes(self, destination: Destination) -> list[Probe]:

@@ -54,11 +54,10 @@ import os
 import tempfile
 import time
 import traceback
-import types
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Any, ClassVar, Literal, get_args, get_origin
 
 import msgspec
 import pytest
@@ -68,7 +67,7 @@ from hypothesis import strategies as st
 
 import llmops
 from llmops._plugin import hook, missing_members
-from llmops._types import unwrap
+from llmops._types import members, unwrap
 
 __all__ = ["PlatformConformance", "ReceivedSpan", "emit_span_tree"]
 
@@ -199,8 +198,8 @@ def _strategy_for(tp: Any) -> st.SearchStrategy[Any] | None:
     """Values that ``tp`` (a field type) accepts, or ``None`` when the kit cannot tell."""
     base, meta = _unwrap(tp)
     origin = get_origin(base)
-    if origin in (Union, types.UnionType):
-        parts = [_strategy_for(arg) for arg in get_args(base)]
+    if (alternatives := members(base)) is not None:
+        parts = [_strategy_for(arg) for arg in alternatives]
         if any(p is None for p in parts):
             return None
         return st.one_of(*[p for p in parts if p is not None])

@@ -56,8 +56,9 @@ import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal, TypeAlias
+from typing import Final, Literal, TypeAlias
 
+TYPE_CHECKING = False  # the package's convention: no typing import for it
 if TYPE_CHECKING:
     from types import TracebackType
 
