@@ -33,7 +33,7 @@ from ._config import (
 )
 from ._errors import ConfigurationError
 from ._masking import MASK, mask
-from ._plugin import Destination, hook
+from ._plugin import Destination, call_hook, hook
 from ._registry import PlatformRegistry, plugins_disabled_by_env
 from ._registry import _default as _default_registry
 from ._suggest import did_you_mean
@@ -228,23 +228,15 @@ def _target(
     if section is None:
         section = config.section(name, plugin_class.config_type)  # type: ignore[attr-defined]
     plugin = plugin_class()
-    resolve = hook(plugin, "resolve")
     destination = None
-    if resolve is not None:
+    if hook(plugin, "resolve") is not None:
+        arguments = (section, config.settings, env)
         try:
-            destination = resolve(section, config.settings, env)
+            destination = call_hook(
+                name, plugin_class, "resolve", arguments, Destination, _secrets_of(section)
+            )
         except ConfigurationError as exc:
             raise config.locate(exc) from None
-        except Exception as exc:
-            raise RuntimeError(
-                f"platform {name!r} ({plugin_class.__module__}) failed to resolve its "
-                f"destination: {type(exc).__name__}: {mask(str(exc), _secrets_of(section))}"
-            ) from None
-        if not isinstance(destination, Destination):
-            raise TypeError(
-                f"platform {name!r}: resolve() must return a llmops.Destination, got "
-                f"{type(destination).__name__}"
-            )
     if destination is not None:
         try:
             _check_destination(destination, name, env, hook(plugin, "environment"), section)

@@ -181,6 +181,37 @@ def missing_members(cls: type) -> list[str]:
     return missing
 
 
+def call_hook(
+    platform: str,
+    plugin_class: type,
+    name: str,
+    arguments: Sequence[Any],
+    returns: type,
+    secrets: Sequence[str] = (),
+) -> Any:
+    """Call the hook ``name`` of a platform: a ``ConfigurationError`` passes through; any other
+    exception becomes a ``RuntimeError`` naming the platform (its text masked); a result of the
+    wrong type is a ``TypeError``."""
+    from ._errors import ConfigurationError
+
+    method = getattr(plugin_class(), name)
+    try:
+        result = method(*arguments)
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        raise RuntimeError(
+            f"platform {platform!r} ({plugin_class.__module__}): {name}() failed: "
+            f"{type(exc).__name__}: {mask(str(exc), secrets)}"
+        ) from exc
+    if not isinstance(result, returns):
+        raise TypeError(
+            f"platform {platform!r}: {name}() must return a llmops.{returns.__name__}, got "
+            f"{type(result).__name__}"
+        )
+    return result
+
+
 def hook(plugin: object, name: str) -> Callable[..., Any] | None:
     """The bound optional hook ``name`` of ``plugin``, or ``None`` if it does not have it."""
     found = getattr(plugin, name, None)

@@ -28,7 +28,6 @@ from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
-from ._errors import ConfigurationError
 from ._plugin import PlatformSetup
 
 TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
@@ -188,8 +187,7 @@ def _contribution(target: Target, settings: Settings) -> PlatformSetup:
     from ._plugin import hook
 
     destination = target.destination
-    setup = hook(target.plugin_class(), "setup")
-    if setup is None:
+    if hook(target.plugin_class, "setup") is None:
         assert destination is not None  # checked by the plan: without setup(), OTLP
         assert destination.otlp
         return PlatformSetup(
@@ -197,20 +195,16 @@ def _contribution(target: Target, settings: Settings) -> PlatformSetup:
             resource_attributes=destination.resource_attributes,
             description=destination.description,
         )
-    try:
-        result = setup(destination if destination is not None else target.config, settings)
-    except ConfigurationError:
-        raise
-    except Exception as exc:
-        raise RuntimeError(
-            f"platform {target.name!r} ({target.plugin_class.__module__}) failed to set up: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-    if not isinstance(result, PlatformSetup):
-        raise TypeError(
-            f"platform {target.name!r}: setup() must return a llmops.PlatformSetup, got "
-            f"{type(result).__name__}"
-        )
+    from ._config import secret_values
+    from ._plugin import call_hook
+
+    given = destination if destination is not None else target.config
+    secrets = secret_values(target.config)
+    if destination is not None:
+        secrets += destination.headers.values()
+    result: PlatformSetup = call_hook(
+        target.name, target.plugin_class, "setup", (given, settings), PlatformSetup, secrets
+    )
     return result
 
 
