@@ -437,7 +437,9 @@ def test_doctor_checks_the_instrumentors(
     write(config, "instrumentation: {crewai: true, strict: true}\n")
     code, rows = _doctor(capsys, str(config))
     assert code == EXIT_FAILED
-    assert rows["instrumentor crewai"]["status"] == "FAIL"
+    # instrument() refuses this config (strict), so the plan does, and doctor says so first.
+    assert rows["config"]["status"] == "FAIL"
+    assert "pip install openinference-instrumentation-crewai" in rows["config"]["detail"]
 
 
 def test_doctor_local_mlflow_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -38,8 +38,8 @@ def attribute_docstrings(cls: type) -> dict[str, str]:
     """Field name → the docstring written under it, for ``cls`` and its bases.
 
     >>> from llmops._config import TracingConfig
-    >>> attribute_docstrings(TracingConfig)["compression"]
-    'OTLP payload compression.'
+    >>> attribute_docstrings(TracingConfig)["set_global"]
+    'Make the provider the global OpenTelemetry TracerProvider when none is set yet.'
     """
     docs: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
