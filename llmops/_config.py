@@ -383,6 +383,16 @@ def _llmops_table(document: dict[str, Any]) -> Any:
 
 
 def _existing(path: Path, origin: str) -> Path:
+    try:
+        path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # not found: said below
+    except OSError as exc:  # a name too long, a loop of links, a folder not searchable
+        raise ConfigurationError(
+            f"{path}: cannot use this config path ({exc.strerror or type(exc).__name__}; from "
+            f"{origin}); pass the path of a .yaml, .yml or .toml file",
+            path=str(path),
+        ) from None
     if not path.exists():
         raise ConfigurationError(
             f"{path}: config file not found (from {origin}); check the path, or omit it to use "

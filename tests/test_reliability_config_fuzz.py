@@ -430,3 +430,10 @@ def test_arbitrary_bytes_under_every_name() -> None:
         rejected=outcome.rejected,
     )
     assert outcome.cases >= 300
+
+
+def test_a_config_path_the_system_cannot_use_is_a_configuration_error() -> None:
+    """A 300-character file name raised OSError ("File name too long") from instrument()."""
+    for path in ("x" * 300 + ".yaml", "/".join(["a" * 200] * 30) + ".yaml"):
+        with pytest.raises(ConfigurationError, match=r"cannot use this config path|not found"):
+            llmops.instrument("arize", config_path=path)
