@@ -18,12 +18,7 @@ the server tries to download a price list).
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -31,16 +26,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Final
+
+from tests.servers.process import HOST, ServerProcess, free_port
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 BINARY_ENV: Final = "LLMOPS_MLFLOW_BIN"
-HOST: Final = "127.0.0.1"
 
 # No direct request may go through a proxy from the environment: everything here is loopback.
 _OPENER: Final = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-_RUNNING: set[MlflowServer] = set()
 
 # Keeps the server offline, quiet and small; the store, host and port are passed as arguments.
 _MLFLOW_ENV: Final[Mapping[str, str]] = {
@@ -73,15 +67,7 @@ def binary_available(binary: Path | None = None) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
 
-def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class MlflowServer:
+class MlflowServer(ServerProcess):
     """An ``mlflow server`` process on a loopback port with a SQLite backend store.
 
     Args:
@@ -112,7 +98,6 @@ class MlflowServer:
         self.log_path = self.working_dir / "mlflow.log"
         self.last_startup_s: float | None = None
         self._extra_env = dict(env or {})
-        self._process: subprocess.Popen[bytes] | None = None
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -130,17 +115,6 @@ class MlflowServer:
     def backend_store_uri(self) -> str:
         """``sqlite:////…/mlflow.db``: the server's store, readable directly with mlflow-skinny."""
         return f"sqlite:///{self.working_dir / 'mlflow.db'}"
-
-    @property
-    def pid(self) -> int | None:
-        """The server's process id while it runs."""
-        process = self._process
-        return process.pid if process is not None and process.poll() is None else None
-
-    @property
-    def is_running(self) -> bool:
-        """Whether the server process is alive (not necessarily ready)."""
-        return self._process is not None and self._process.poll() is None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -180,7 +154,7 @@ class MlflowServer:
         with self.log_path.open("ab") as log:
             log.write(f"\n=== llmops: starting {' '.join(command)} ===\n".encode())
             log.flush()
-            self._process = subprocess.Popen(
+            process = subprocess.Popen(
                 command,
                 env=self._environment(),
                 cwd=self.working_dir,
@@ -189,7 +163,7 @@ class MlflowServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, so stop() reaches the workers
             )
-        _RUNNING.add(self)
+            self._started(process)
         try:
             self._wait_until_ready(began + self.startup_timeout)
         except BaseException:
@@ -198,43 +172,10 @@ class MlflowServer:
         self.last_startup_s = time.monotonic() - began
         return self
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM the process group, wait up to ``timeout`` s, then SIGKILL; idempotent."""
-        process, self._process = self._process, None
-        _RUNNING.discard(self)
-        if process is None:
-            return
-        if process.poll() is None:
-            self._signal_group(process, signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal_group(process, signal.SIGKILL)
-                process.wait(10)
-        # Whatever else the server started in its process group (uvicorn workers) goes with it.
-        self._signal_group(process, signal.SIGKILL)
-
     def restart(self) -> MlflowServer:
         """Stop and start again on the same port with the same store."""
         self.stop()
         return self.start()
-
-    def close(self) -> None:
-        """Stop the server and remove the working directory if this object created it."""
-        self.stop()
-        if self._owns_working_dir:
-            shutil.rmtree(self.working_dir, ignore_errors=True)
-
-    def __enter__(self) -> MlflowServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = f"running, pid {self.pid}" if self.is_running else "stopped"
@@ -308,14 +249,3 @@ class MlflowServer:
             return error.code
         except (OSError, TimeoutError):
             return 0
-
-    @staticmethod
-    def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signum)  # the group this object created (start_new_session)
-
-
-@atexit.register
-def _stop_all() -> None:
-    for server in list(_RUNNING):
-        server.stop(timeout=10.0)

@@ -18,13 +18,8 @@ network namespace (``tests/servers/netns.py``) to keep it off every real interfa
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -35,18 +30,18 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
+from tests.servers.process import HOST, ServerProcess, free_port, port_accepts
+
 if TYPE_CHECKING:
-    from types import TracebackType
+    pass
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 BINARY_ENV: Final = "LLMOPS_PHOENIX_BIN"
-HOST: Final = "127.0.0.1"
 
 SpanPredicate: TypeAlias = Callable[[list[dict[str, Any]]], bool]
 
 # No direct request may go through a proxy from the environment: everything here is loopback.
 _OPENER: Final = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-_RUNNING: set[PhoenixServer] = set()
 
 # Keeps Phoenix offline and quiet; the host, ports and working directory are added per server.
 _PHOENIX_ENV: Final[Mapping[str, str]] = {
@@ -86,15 +81,7 @@ def binary_available(binary: Path | None = None) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
 
-def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class PhoenixServer:
+class PhoenixServer(ServerProcess):
     """A ``phoenix serve`` process on loopback ports, with helpers to read spans back.
 
     Args:
@@ -130,7 +117,6 @@ class PhoenixServer:
         self.log_path = self.working_dir / "phoenix.log"
         self.last_startup_s: float | None = None
         self._extra_env = dict(env or {})
-        self._process: subprocess.Popen[bytes] | None = None
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -148,17 +134,6 @@ class PhoenixServer:
     def grpc_endpoint(self) -> str:
         """The OTLP/gRPC endpoint, ``http://127.0.0.1:GRPC_PORT``."""
         return f"http://{HOST}:{self.grpc_port}"
-
-    @property
-    def pid(self) -> int | None:
-        """The server's process id while it runs."""
-        process = self._process
-        return process.pid if process is not None and process.poll() is None else None
-
-    @property
-    def is_running(self) -> bool:
-        """Whether the server process is alive (not necessarily ready)."""
-        return self._process is not None and self._process.poll() is None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -179,7 +154,7 @@ class PhoenixServer:
         with self.log_path.open("ab") as log:
             log.write(f"\n=== llmops: starting {self.binary} serve ===\n".encode())
             log.flush()
-            self._process = subprocess.Popen(
+            process = subprocess.Popen(
                 [str(self.binary), "serve"],
                 env=self._environment(),
                 cwd=self.working_dir,
@@ -188,7 +163,7 @@ class PhoenixServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, so stop() reaches any children
             )
-        _RUNNING.add(self)
+            self._started(process)
         try:
             self._wait_until_ready(began + self.startup_timeout)
         except BaseException:
@@ -196,39 +171,6 @@ class PhoenixServer:
             raise
         self.last_startup_s = time.monotonic() - began
         return self
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM the server, wait up to ``timeout`` seconds, then SIGKILL; idempotent."""
-        process, self._process = self._process, None
-        _RUNNING.discard(self)
-        if process is None:
-            return
-        if process.poll() is None:
-            self._signal_group(process, signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal_group(process, signal.SIGKILL)
-                process.wait(10)
-        # Whatever else the server started in its process group goes with it.
-        self._signal_group(process, signal.SIGKILL)
-
-    def close(self) -> None:
-        """Stop the server and remove the working directory if this object created it."""
-        self.stop()
-        if self._owns_working_dir:
-            shutil.rmtree(self.working_dir, ignore_errors=True)
-
-    def __enter__(self) -> PhoenixServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = f"running, pid {self.pid}" if self.is_running else "stopped"
@@ -338,7 +280,7 @@ class PhoenixServer:
                     f"{self.log_tail()}"
                 )
             status, _ = self._get_json("/healthz", timeout=2.0)
-            if status == 200 and _port_accepts(self.grpc_port):
+            if status == 200 and port_accepts(self.grpc_port):
                 return
             if time.monotonic() >= deadline:
                 raise PhoenixError(
@@ -361,22 +303,3 @@ class PhoenixServer:
             return status, json.loads(body)
         except ValueError:
             return status, body.decode(errors="replace")
-
-    @staticmethod
-    def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signum)  # the group this object created (start_new_session)
-
-
-def _port_accepts(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-@atexit.register
-def _stop_all() -> None:
-    for server in list(_RUNNING):
-        server.stop(timeout=10.0)

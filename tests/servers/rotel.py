@@ -43,13 +43,9 @@ Known limitations of the packaged binary (``rotel 0.0.1-alpha10``, PyPI ``rotel=
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import ipaddress
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -58,19 +54,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, Literal, TypeAlias
 
+from tests.servers.process import HOST, ServerProcess, free_port, port_accepts
+
 TYPE_CHECKING = False  # the package's convention: no typing import for it
 if TYPE_CHECKING:
-    from types import TracebackType
+    pass
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 BINARY_ENV: Final = "LLMOPS_ROTEL_BIN"
-HOST: Final = "127.0.0.1"
 VENV: Final = REPO_ROOT / ".venvs" / "rotel"
 
 Protocol: TypeAlias = Literal["grpc", "http"]
 Compression: TypeAlias = Literal["gzip"] | None
 
-_RUNNING: set[RotelCollector] = set()
 _SETTLE_S: Final = 0.15
 """How long rotel must stay alive once its ports accept before :meth:`RotelCollector.start`
 calls it ready (its configuration errors come within a millisecond or two of the bind)."""
@@ -133,14 +129,6 @@ def binary_version(binary: Path | None = None) -> str:
     return result.stdout.strip()
 
 
-def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def loopback_url(endpoint: str) -> str:
     """``endpoint`` with a scheme (``http://`` when it has none), if its host is loopback.
 
@@ -175,7 +163,7 @@ def _clean_environment() -> dict[str, str]:
     return env
 
 
-class RotelCollector:
+class RotelCollector(ServerProcess):
     """A ``rotel-agent start`` process: OTLP receivers on loopback, an OTLP exporter to loopback.
 
     Args:
@@ -272,8 +260,6 @@ class RotelCollector:
         self.log_path = self.working_dir / "rotel.log"
         self.last_startup_s: float | None = None
         self._extra_env = dict(env or {})
-        self._process: subprocess.Popen[bytes] | None = None
-        self._last_returncode: int | None = None
         self._log_start = 0  # where the current run's output begins in rotel.log
 
     # -- endpoints -------------------------------------------------------------------------
@@ -287,17 +273,6 @@ class RotelCollector:
     def http_endpoint(self) -> str:
         """rotel's OTLP/HTTP traces receiver, ``http://127.0.0.1:HTTP_PORT/v1/traces``."""
         return f"http://{HOST}:{self.http_port}/v1/traces"
-
-    @property
-    def pid(self) -> int | None:
-        """The process id while rotel runs."""
-        process = self._process
-        return process.pid if process is not None and process.poll() is None else None
-
-    @property
-    def is_running(self) -> bool:
-        """Whether the rotel process is alive (not necessarily ready)."""
-        return self._process is not None and self._process.poll() is None
 
     @property
     def returncode(self) -> int | None:
@@ -385,41 +360,6 @@ class RotelCollector:
         self.last_startup_s = time.monotonic() - began
         return self
 
-    def stop(self, timeout: float | None = None) -> None:
-        """SIGTERM rotel, wait up to ``timeout`` seconds (default ``stop_timeout``), then
-        SIGKILL; idempotent."""
-        timeout = self.stop_timeout if timeout is None else timeout
-        process, self._process = self._process, None
-        _RUNNING.discard(self)
-        if process is None:
-            return
-        if process.poll() is None:
-            self._signal_group(process, signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal_group(process, signal.SIGKILL)
-                process.wait(10)
-        self._last_returncode = process.returncode
-        self._signal_group(process, signal.SIGKILL)
-
-    def close(self) -> None:
-        """Stop rotel and remove the working directory if this object created it."""
-        self.stop()
-        if self._owns_working_dir:
-            shutil.rmtree(self.working_dir, ignore_errors=True)
-
-    def __enter__(self) -> RotelCollector:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         state = f"running, pid {self.pid}" if self.is_running else "stopped"
         return (
@@ -474,7 +414,7 @@ class RotelCollector:
             log.write(f"\n=== llmops: starting {' '.join(command)} ===\n".encode())
             log.flush()
             self._log_start = self.log_path.stat().st_size
-            self._process = subprocess.Popen(
+            process = subprocess.Popen(
                 command,
                 env=env,
                 cwd=self.working_dir,
@@ -483,7 +423,7 @@ class RotelCollector:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, so stop() reaches everything
             )
-        _RUNNING.add(self)
+            self._started(process)
         try:
             self._wait_until_ready(deadline)
         except BaseException:
@@ -506,7 +446,7 @@ class RotelCollector:
                 )
             now = time.monotonic()
             if accepted_at is None:
-                if _port_accepts(self.grpc_port) and _port_accepts(self.http_port):
+                if port_accepts(self.grpc_port) and port_accepts(self.http_port):
                     accepted_at = now
             elif now - accepted_at >= _SETTLE_S:
                 return
@@ -525,26 +465,7 @@ class RotelCollector:
             return "address already in use" in text or "addrinuse" in text
         return False
 
-    @staticmethod
-    def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signum)  # the group this object created (start_new_session)
-
 
 def _duration(seconds: float) -> str:
     """Seconds as a humantime duration rotel parses: ``0.2`` -> ``200ms``."""
     return f"{max(1, round(seconds * 1000))}ms"
-
-
-def _port_accepts(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-@atexit.register
-def _stop_all() -> None:
-    for collector in list(_RUNNING):
-        collector.stop(timeout=5.0)
