@@ -1,10 +1,16 @@
 """``python -m build`` makes a wheel and an sdist that install in a clean virtual environment
-and work: import, ``llmops --help``, ``llmops schema``, ``python -m llmops``. About 30 s.
+and work: import, ``llmops --help``, ``llmops schema``, ``python -m llmops``. About 10 s.
 
-It works offline, as the test session runs in a loopback-only network namespace: the build
-uses the hatchling of the dev environment (``--no-isolation``), and ``uv pip install --offline``
-takes the dependencies from uv's cache, which ``scripts/setup-dev.sh`` filled when it installed
-``.[dev]`` (the sdist's isolated build finds hatchling there too).
+It works offline, as the test session runs in a loopback-only network namespace, and whatever
+ran before it: nothing is downloaded and no installer's cache is read (uv runs with
+``--no-cache``), so it does not matter whether pip or uv installed the dev environment, or
+what a cache held. The build uses the hatchling of the dev environment (``--no-isolation``):
+an sdist, then the wheel built from that sdist. Each clean venv gets llmops alone
+(``--no-deps``; the sdist is built there without isolation) and sees the dependencies already
+installed in the dev environment through a ``.pth`` file, after its own site-packages; a
+separate check then proves that every requirement the wheel's metadata declares (and the
+sdist's build requirements) is satisfied there, which is what resolving from an index would
+have had to provide.
 """
 
 from __future__ import annotations
@@ -13,17 +19,35 @@ import json
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tarfile
+import tomllib
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.packaging
 
 UV = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+
+# Printed by the clean venv's interpreter (stdlib only): where llmops's metadata was found,
+# the requirements it declares, and the version of every distribution it can see, the first
+# one on sys.path winning, as for imports.
+_METADATA = """
+import importlib.metadata as md, json, re
+seen = {}
+for d in md.distributions():
+    seen.setdefault(re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower(), d.version)
+llmops = md.distribution("llmops")
+print(json.dumps({"location": str(llmops.locate_file("")), "requires": llmops.requires or [],
+                  "versions": seen}))
+"""
 
 
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -51,13 +75,45 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _dev_site_dirs() -> list[str]:
+    """The dev environment's site-packages, where llmops's dependencies are installed."""
+    paths = sysconfig.get_paths()
+    return list(dict.fromkeys([paths["purelib"], paths["platlib"]]))
+
+
 def _venv(root: Path, name: str, requirement: Path) -> Path:
+    """A clean venv with ``requirement`` (a wheel or an sdist) installed, without its
+    dependencies, which it sees in the dev environment instead. Offline, no cache."""
     assert UV is not None
     venv = root / name
-    run(UV, "venv", "--quiet", "--python", sys.executable, venv)
+    run(UV, "venv", "--quiet", "--no-cache", "--python", sys.executable, venv)
     python = venv / "bin" / "python"
-    run(UV, "pip", "install", "--quiet", "--offline", "--python", python, requirement)
+    site = run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))").stdout
+    # A .pth line only appends the directory to sys.path (after the venv's own site-packages,
+    # so the installed llmops wins); the .pth files in it, such as the editable install's
+    # pointer to the work tree, are not run.
+    (Path(site.strip()) / "_llmops_test_dev_deps.pth").write_text("\n".join(_dev_site_dirs()))
+    run(
+        UV, "pip", "install", "--quiet", "--offline", "--no-cache", "--no-index", "--no-deps",
+        "--no-build-isolation", "--python", python, requirement,
+    )  # fmt: skip
     return venv
+
+
+def _assert_requirements_satisfied(venv: Path, extra_requirements: Sequence[str] = ()) -> None:
+    """Every requirement llmops's installed metadata declares for a plain install (no extra),
+    plus ``extra_requirements``, is met by a distribution the venv's interpreter sees."""
+    found = json.loads(run(venv / "bin" / "python", "-c", _METADATA).stdout)
+    assert Path(found["location"]).is_relative_to(venv), found["location"]  # not the editable's
+    declared = [Requirement(r) for r in found["requires"]]
+    needed = [r for r in declared if r.marker is None or r.marker.evaluate({"extra": ""})]
+    assert {canonicalize_name(r.name) for r in needed} >= {"msgspec", "opentelemetry-sdk"}
+    unmet = []
+    for req in needed + [Requirement(r) for r in extra_requirements]:
+        version = found["versions"].get(canonicalize_name(req.name))
+        if version is None or not req.specifier.contains(version, prereleases=True):
+            unmet.append(f"{req} (found {version or 'nothing'})")
+    assert not unmet, f"requirements not satisfied in {venv}: {unmet}"
 
 
 def _smoke(venv: Path, tmp: Path) -> None:
@@ -69,7 +125,7 @@ def _smoke(venv: Path, tmp: Path) -> None:
     )
     version, where, heavy = json.loads(run(python, "-c", code, cwd=tmp).stdout)
     assert version == "0.1.0"
-    assert str(venv) in where  # the installed copy, not the work tree
+    assert Path(where).is_relative_to(venv), where  # the installed copy, not the work tree
     assert heavy == []
     helptext = run(script, "--help", cwd=tmp).stdout
     assert "usage: llmops" in helptext
@@ -108,9 +164,18 @@ def test_wheel_and_sdist_contents(dist: Path) -> None:
 
 def test_the_wheel_installs_and_works_in_a_clean_venv(dist: Path, tmp_path: Path) -> None:
     (wheel,) = dist.glob("*.whl")
-    _smoke(_venv(tmp_path, "wheel-venv", wheel), tmp_path)
+    venv = _venv(tmp_path, "wheel-venv", wheel)
+    _assert_requirements_satisfied(venv)
+    _smoke(venv, tmp_path)
 
 
 def test_the_sdist_installs_and_works_in_a_clean_venv(dist: Path, tmp_path: Path) -> None:
     (sdist,) = dist.glob("*.tar.gz")
-    _smoke(_venv(tmp_path, "sdist-venv", sdist), tmp_path)
+    with tarfile.open(sdist) as archive:
+        member = archive.extractfile("llmops-0.1.0/pyproject.toml")
+        assert member is not None
+        build_requires = tomllib.load(member)["build-system"]["requires"]
+    venv = _venv(tmp_path, "sdist-venv", sdist)
+    # Built without isolation, so its build requirements must have been there too.
+    _assert_requirements_satisfied(venv, build_requires)
+    _smoke(venv, tmp_path)
