@@ -5,7 +5,10 @@ experiment, and the span exporters. Imported by the platform's ``setup()``, neve
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
+import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -58,6 +61,117 @@ class Unresolved(Exception):
         self.level = level
 
 
+# -- one deadline for every request of a resolution ------------------------------------------
+
+
+class Attempt:
+    """The requests of one resolution: one deadline, and the sockets to cut once it passes.
+
+    requests' timeout bounds each socket read, so a server that sends a byte before each read
+    would time out holds a request for ever; only cutting the socket ends it.
+    """
+
+    current = threading.local()
+    """``.attempt``: the attempt of the worker thread running it."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.deadline = time.monotonic() + timeout_s
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._session: Any = None
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def session(self) -> Any:
+        """A ``requests.Session`` whose connections report their sockets to this attempt."""
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+            adapter = _watching_adapter()()
+            self._session.mount("http://", adapter)
+            self._session.mount("https://", adapter)
+        return self._session
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _cut(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _cut(sock)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+def _cut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+@functools.cache
+def _watching_adapter() -> type[Any]:
+    """An ``HTTPAdapter`` whose urllib3 connections hand their sockets to the running
+    :class:`Attempt`. urllib3 has no public hook for that: this relies on its connection
+    classes assigning ``self.sock`` (as ``http.client`` does, before any TLS handshake) and on
+    ``PoolManager.pool_classes_by_scheme``; if either changes, the deadline still bounds the
+    caller, and only the abandoned worker lingers until its socket times out."""
+    import urllib3.poolmanager
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def get_sock(self: Any) -> Any:
+        return self.__dict__.get("_llmops_sock")
+
+    def set_sock(self: Any, value: Any) -> None:
+        self.__dict__["_llmops_sock"] = value
+        attempt = getattr(Attempt.current, "attempt", None)
+        if isinstance(value, socket.socket) and attempt is not None:
+            attempt.watch(value)
+
+    watched = {"sock": property(get_sock, set_sock)}
+    pools = {
+        "http": type(
+            "_Pool",
+            (HTTPConnectionPool,),
+            {"ConnectionCls": type("_Connection", (HTTPConnection,), watched)},
+        ),
+        "https": type(
+            "_TLSPool",
+            (HTTPSConnectionPool,),
+            {"ConnectionCls": type("_TLSConnection", (HTTPSConnection,), watched)},
+        ),
+    }
+    default = urllib3.poolmanager.pool_classes_by_scheme
+
+    def use_pools(manager: Any) -> Any:
+        # A SOCKS proxy manager has pools of its own: left alone.
+        if getattr(manager, "pool_classes_by_scheme", None) is default:
+            manager.pool_classes_by_scheme = pools
+        return manager
+
+    class WatchingAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            use_pools(self.poolmanager)
+
+        def proxy_manager_for(self, proxy: Any, **proxy_kwargs: Any) -> Any:
+            return use_pools(super().proxy_manager_for(proxy, **proxy_kwargs))
+
+    return WatchingAdapter
+
+
 # -- targets: where the spans of an experiment go ---------------------------------------------
 
 
@@ -65,6 +179,13 @@ class Target:
     """A kind of MLflow backend: resolves experiments and makes the exporter for one."""
 
     uri: str
+
+    def resolve(self, name: str | None, wanted_id: str | None, create: bool) -> str:
+        """The id of the experiment named ``name`` (made if ``create``), else of ``wanted_id``."""
+        if name is not None:
+            return self.experiment_by_name(name, create)
+        assert wanted_id is not None
+        return self.experiment_by_id(wanted_id)
 
     def experiment_by_id(self, experiment_id: str) -> str:
         raise NotImplementedError
@@ -90,6 +211,8 @@ class ServerTarget(Target):
         self.headers = dict(destination.headers)
         self.timeout_s = details.timeout_s
         self.settings = settings
+        self._late: threading.Thread | None = None
+        """The worker of an attempt given up on at its deadline, while it winds down."""
 
     def describe(self) -> str:
         return f"MLflow tracking server {self.uri}, OTLP/HTTP {self.destination.endpoint}"
@@ -99,6 +222,41 @@ class ServerTarget(Target):
 
         headers = {**self.headers, EXPERIMENT_HEADER: experiment_id}
         return otlp_exporter(msgspec.structs.replace(self.destination, headers=headers))
+
+    def resolve(self, name: str | None, wanted_id: str | None, create: bool) -> str:
+        """Every request of the resolution in a worker thread, under one deadline: at the
+        deadline the caller gives up and the worker's sockets are cut, so it ends too."""
+        if self._late is not None and self._late.is_alive():
+            raise self._too_slow()
+        attempt = Attempt(self.timeout_s)
+        outcome: list[str | BaseException] = []
+
+        def run() -> None:
+            Attempt.current.attempt = attempt
+            try:
+                outcome.append(Target.resolve(self, name, wanted_id, create))
+            except BaseException as exc:  # handed to the caller, which raises it
+                outcome.append(exc)
+            finally:
+                attempt.close()
+
+        worker = threading.Thread(target=run, name="llmops-mlflow-resolve", daemon=True)
+        worker.start()
+        worker.join(self.timeout_s)
+        if not outcome:
+            attempt.expire()
+            self._late = worker
+            raise self._too_slow()
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def _too_slow(self) -> Unresolved:
+        return Unresolved(
+            f"the MLflow server {self.uri} did not answer within {self.timeout_s:g} s "
+            "(mlflow.timeout_s); is it overloaded, or is a slow proxy in the way?",
+            level=logging.WARNING,
+        )
 
     def experiment_by_id(self, experiment_id: str) -> str:
         self._check_version()
@@ -144,11 +302,17 @@ class ServerTarget(Target):
         import requests
 
         url = f"{self.uri}/api/2.0/mlflow{path}" if api else f"{self.uri}{path}"
+        attempt: Attempt = getattr(Attempt.current, "attempt", None) or Attempt(self.timeout_s)
+        remaining = attempt.remaining()
+        if remaining <= 0:
+            raise self._too_slow()
         try:
-            response = requests.request(
-                method, url, json=payload, headers=self.headers, timeout=self.timeout_s
+            response = attempt.session().request(
+                method, url, json=payload, headers=self.headers, timeout=remaining
             )
         except requests.RequestException as exc:
+            if attempt.expired:
+                raise self._too_slow() from None
             raise Unresolved(
                 f"cannot reach the MLflow server {self.uri} ({type(exc).__name__}); is it "
                 "running and is mlflow.tracking_uri right?",
@@ -305,11 +469,7 @@ class ExperimentExporter(SpanExporter):
             if self._inner is not None or time.monotonic() < self._next_try:
                 return self._inner
             try:
-                if self.name is not None:
-                    experiment_id = self.target.experiment_by_name(self.name, self.create)
-                else:
-                    assert self.wanted_id is not None
-                    experiment_id = self.target.experiment_by_id(self.wanted_id)
+                experiment_id = self.target.resolve(self.name, self.wanted_id, self.create)
                 inner = self.target.exporter(experiment_id)
             except Exception as exc:  # whatever it is, it must not reach the application
                 problem = (

@@ -78,7 +78,8 @@ class MlflowConfig(Section):
     headers: dict[str, str] = {}
     """Extra headers on every request to the server."""
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0
-    """Upper bound on each request that resolves the experiment."""
+    """Upper bound on resolving the experiment on a server: all its requests together (version
+    check, lookup, creation), at ``instrument()`` and at each retry."""
     allow_insecure: bool = False
     """Allow credentials over plain ``http://`` to a host that is not loopback."""
     telemetry: bool = False
