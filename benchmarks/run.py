@@ -593,6 +593,60 @@ def fig_deliver(
 # -- the report ------------------------------------------------------------------------------
 
 
+def fig_threads(cfg: dict) -> dict:
+    """Figure 7: 50 threads, llmops / raw SDK, paired runs (``benchmarks/threads.py``)."""
+    argv = [str(venv_python("llmops")), str(BENCH / "threads.py"), "--json"]
+    argv += ["--pairs", str(cfg["threads_pairs"]), "--seconds", str(cfg["threads_s"])]
+    argv += ["--bursts", "3" if cfg["quick"] else "10"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith("THREADS_JSON "):
+            return json.loads(line.split(" ", 1)[1])
+    return {"error": f"exit {done.returncode}: {done.stderr[-600:]}"}
+
+
+def render_threads(data: dict | None) -> str:
+    if not data:
+        return ""
+    if "error" in data:
+        return f"\n### 7. 50 threads\n\nFailed: {data['error'][:300]}\n"
+    out = [
+        "\n### 7. 50 threads ending spans at once\n",
+        f"`benchmarks/threads.py`: {data['threads']} threads started first, then one shared "
+        f"window of {data['seconds']} s (a barrier, each thread ending spans until a shared "
+        "deadline); queue "
+        f"{data['queue']}; llmops against the raw SDK (`BatchSpanProcessor` + the same "
+        "OTLP/gRPC exporter), fresh processes, paired runs in alternating order. *Down*: a closed "
+        "loopback port (the drop path). *Bursts*: a null collector, bursts that fit the queue, "
+        "flushed between bursts outside the timed window. Target: median ≥ 0.9×, no pair "
+        "under 0.6×.\n",
+    ]
+    rows = []
+    for key in ("down", "bursts"):
+        part = data.get(key)
+        if not part:
+            continue
+        for i, run in enumerate(part["runs"], 1):
+            llm, raw = run.get("llmops", {}), run.get("raw", {})
+            ratio = run.get("ratio")
+            rows.append(
+                [
+                    key,
+                    str(i),
+                    fmt(llm.get("spans_per_s"), "", 0),
+                    fmt(raw.get("spans_per_s"), "", 0),
+                    f"{ratio:.2f}×" if ratio else "failed",
+                    run.get("first", ""),
+                ]
+            )
+        med, low = part.get("ratio_median"), part.get("ratio_min")
+        rows.append([key, "median / min", "", "", f"{med:.2f}× / {low:.2f}×" if med else "—", ""])
+    out.append(
+        table(["collector", "pair", "llmops spans/s", "raw spans/s", "ratio", "first"], rows)
+    )
+    return "\n".join(out) + "\n"
+
+
 def errors_of(runs: list[dict]) -> str:
     errs = [r["error"] for r in runs if "error" in r]
     return errs[0] if errs else ""
@@ -919,6 +973,7 @@ def render(res: dict) -> str:
                 ("spans exported per run", "spans_exported", ""),
             ],
         )
+    L.append(render_threads(res.get("threads")))
     return "\n".join(L) + "\n"
 
 
@@ -999,7 +1054,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         default="",
         help="re-run only these figures (comma-separated: import, setup, hot, overhead, exit, "
-        "deliver, llm) and merge them into the existing results JSON",
+        "deliver, llm, threads) and merge them into the existing results JSON",
     )
     ap.add_argument(
         "--render",
@@ -1046,6 +1101,8 @@ def main(argv: list[str] | None = None) -> int:
         "llm_rounds": 1 if q else 3,
         "llm_calls": 5 if q else 100,
         "quiet_s": 5.0 if q else 12.0,
+        "threads_pairs": 2 if q else 7,
+        "threads_s": 1.0 if q else 2.0,
     }
     if args.smoke:  # the CI smoke test: every code path, the smallest counts
         cfg.update(
@@ -1061,6 +1118,8 @@ def main(argv: list[str] | None = None) -> int:
             sink_rates=[500],
             llm_calls=2,
             quiet_s=2.0,
+            threads_pairs=1,
+            threads_s=0.2,
         )
     json_path = args.json or (
         BENCH / "results" / ("quick.json" if q else "latest.json")
@@ -1257,6 +1316,9 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 _kill(sink)
                 sink.wait()
+        if want("threads"):
+            log("figure 7: 50 threads (benchmarks/threads.py)")
+            res["threads"] = fig_threads(cfg)
         if want("llm"):
             log("figure 6: LLM call")
             llm_extra = {
