@@ -11,7 +11,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -350,6 +350,11 @@ class StoreTarget(Target):
     def describe(self) -> str:
         return f"MLflow local store {mask(self.uri)}"
 
+    def resolve(self, name: str | None, wanted_id: str | None, create: bool) -> str:
+        # Opening a new store logs each step at INFO on MLflow's own stderr handler.
+        with _records_as_debug("mlflow.store.db.utils"):
+            return Target.resolve(self, name, wanted_id, create)
+
     def _client(self) -> Any:
         from mlflow import MlflowClient
 
@@ -414,6 +419,25 @@ class StoreTarget(Target):
         )
 
 
+class _AsDebug(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        logger.debug("llmops: MLflow: %s: %s", record.name, record.getMessage())
+        return False
+
+
+@contextlib.contextmanager
+def _records_as_debug(name: str) -> Iterator[None]:
+    """While inside, the records of logger ``name`` below WARNING are llmops' DEBUG records."""
+    quiet = _AsDebug()
+    logging.getLogger(name).addFilter(quiet)
+    try:
+        yield
+    finally:
+        logging.getLogger(name).removeFilter(quiet)
+
+
 def _error_code(body: dict[str, Any]) -> str | None:
     code = body.get("error_code")
     return code if isinstance(code, str) else None
@@ -461,7 +485,7 @@ class ExperimentExporter(SpanExporter):
 
     def describe(self) -> str:
         what = f"experiment {self.name!r}" if self.name is not None else "experiment"
-        return f"{self.target.describe()}, {what} (id {self.experiment_id or 'unresolved'})"
+        return f"{self.target.describe()}, {what} (id {self.experiment_id or 'not resolved yet'})"
 
     def try_resolve(self) -> SpanExporter | None:
         """The inner exporter, resolving the experiment first when a try is due; else ``None``."""

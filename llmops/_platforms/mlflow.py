@@ -173,7 +173,10 @@ class MlflowPlatform:
             os.environ.setdefault("MLFLOW_MODEL_CATALOG_URI", "")
             target = StoreTarget(details)
         exporter = ExperimentExporter(target, details)
-        exporter.try_resolve()
+        if details.kind == "server":
+            exporter.try_resolve()
+        # A local store is opened by the first export instead, in the export thread: MLflow's
+        # import and a new store's migrations take seconds, and spans wait in the queue.
         return PlatformSetup(exporters=[exporter], description=exporter.describe())
 
     def probes(self, destination: Destination) -> list[Probe]:

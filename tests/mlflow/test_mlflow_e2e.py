@@ -177,12 +177,12 @@ def test_unknown_experiment_is_reported_and_the_application_carries_on(
 
     with caplog.at_level("WARNING", logger="llmops"):
         provider = llmops.instrument(Platform.MLFLOW, config_path=path)
-    assert provider is not None
+        assert provider is not None
+        call_gemini(gemini_stub, stream=False)  # still works; its trace has nowhere to go
+        llmops.shutdown()  # a local store is opened, and the id looked up, by the first export
     messages = [r.getMessage() for r in caplog.records if r.name == "llmops"]
     assert any("no experiment with id '987654'" in m for m in messages), messages
     assert any("the application carries on" in m for m in messages), messages
-    call_gemini(gemini_stub, stream=False)  # still works; its trace has nowhere to go
-    llmops.shutdown()
 
 
 def test_missing_experiment_without_create_is_reported(
@@ -198,12 +198,12 @@ def test_missing_experiment_without_create_is_reported(
 
     with caplog.at_level("WARNING", logger="llmops"):
         llmops.instrument(Platform.MLFLOW, config_path=path)
+        call_gemini(gemini_stub, stream=False)
+        llmops.shutdown()
     assert any(
         f"{name!r} does not exist" in r.getMessage() and "create_experiment" in r.getMessage()
         for r in caplog.records
     )
-    call_gemini(gemini_stub, stream=False)
-    llmops.shutdown()
     assert experiment_id(tracking_uri, name) is None
 
 
