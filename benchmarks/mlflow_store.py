@@ -1,0 +1,175 @@
+"""The embedded MLflow store (``sqlite:///…``): set-up time and the sustained span rate.
+
+    python benchmarks/mlflow_store.py                       # both figures, default settings
+    python benchmarks/mlflow_store.py --runs 7 --seconds 8  # more repeats, longer windows
+    python benchmarks/mlflow_store.py --source /tmp/old     # another checkout's llmops
+
+(a) ``instrument()`` on a fresh database: one fresh process per run, the median and range,
+    and the time until the first span is stored.
+(b) Spans offered at fixed rates for a few seconds into a warm store (the first span is stored
+    before the window opens), default tracing settings (queue 2048, batch 512, 1000 ms delay).
+    For each rate: spans dropped (``llmops.stats().dropped``), the backlog when the window
+    closed, and how long the queue took to drain afterwards. A rate is *sustained* when nothing
+    was dropped and the queue drained within ``--drain-limit`` seconds: a rate above what the
+    store can write fills the queue slowly, so a short window alone would not show drops.
+
+Every measurement runs in a fresh process with this interpreter; nothing leaves loopback (the
+store is a file in a temporary folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RATES = (250, 500, 750, 1000, 1500, 2000, 3000)
+
+_CHILD = """
+import json, os, sys, time
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_MODEL_CATALOG_URI", "")
+folder, mode, rate, seconds, per_trace = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:6])
+config = os.path.join(folder, "llmops.yaml")
+with open(config, "w") as f:
+    f.write(f"mlflow:\\n  tracking_uri: sqlite:///{folder}/mlflow.db\\n"
+            "  experiment_name: bench\\n")
+began = time.perf_counter()
+import llmops
+provider = llmops.instrument(llmops.Platform.MLFLOW, config_path=config)
+setup_s = time.perf_counter() - began
+tracer = provider.get_tracer("bench")
+LLM = {
+    "openinference.span.kind": "LLM", "llm.model_name": "gemini-2.0-flash",
+    "input.value": "Why is the sky blue at noon? " * 4,
+    "output.value": "Sunlight scatters off the molecules of the air. " * 4,
+    "llm.token_count.prompt": 12, "llm.token_count.completion": 40,
+    "llm.token_count.total": 52,
+}
+
+def trace_of(spans):
+    with tracer.start_as_current_span("request", attributes=LLM if spans == 1 else {}):
+        for _ in range(int(spans) - 1):
+            with tracer.start_as_current_span("GenerateContent", attributes=LLM):
+                pass
+
+def counts():
+    s = llmops.stats()
+    return s.exported, s.dropped, s.failed + getattr(s, "abandoned", 0)
+
+def wait_until(done, limit):
+    end = time.perf_counter() + limit
+    while not done() and time.perf_counter() < end:
+        time.sleep(0.01)
+    return done()
+
+trace_of(1)
+wait_until(lambda: counts()[0] >= 1, 120)
+ready_s = time.perf_counter() - began
+out = {"setup_s": setup_s, "ready_s": ready_s}
+if mode == "rate":
+    traces = int(rate * seconds / per_trace)
+    start = time.perf_counter()
+    for i in range(traces):
+        due = start + i * per_trace / rate
+        while (now := time.perf_counter()) < due:
+            time.sleep(min(due - now, 0.002))
+        trace_of(per_trace)
+    offered = traces * int(per_trace)
+    window_s = time.perf_counter() - start
+    exported, dropped, failed = counts()
+    backlog = offered + 1 - exported - dropped - failed
+    closed = time.perf_counter()
+    wait_until(lambda: sum(counts()) >= offered + 1, 120)
+    exported2, dropped2, failed2 = counts()
+    out.update(offered=offered, window_s=window_s, backlog=backlog,
+               drain_s=time.perf_counter() - closed, exported=exported2 - 1,
+               dropped=dropped2, failed=failed2)
+llmops.shutdown()
+print("RESULT " + json.dumps(out))
+"""
+
+
+def _child(mode: str, rate: float, seconds: float, per_trace: int, source: str | None) -> dict:
+    env = dict(os.environ)
+    if source:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
+    args = [str(rate), str(seconds), str(per_trace)]
+    with tempfile.TemporaryDirectory(prefix="llmops-bench-") as folder:
+        done = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(_CHILD), folder, mode, *args],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=folder,
+            env=env,
+            check=False,
+        )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"child failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    result: dict = json.loads(lines[-1].removeprefix("RESULT "))
+    return result
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} s ({min(values):.3f}-{max(values):.3f})"
+
+
+def setup_figure(runs: int, source: str | None) -> None:
+    results = [_child("setup", 0, 0, 1, source) for _ in range(runs)]
+    print(f"\n(a) instrument() on a fresh SQLite database, {runs} fresh processes\n")
+    print("| figure | median (min-max) |\n| --- | --- |")
+    print(f"| instrument() returns | {_spread([r['setup_s'] for r in results])} |")
+    print(
+        f"| first span stored (from before instrument()) | "
+        f"{_spread([r['ready_s'] for r in results])} |"
+    )
+
+
+def rate_figure(
+    rates: list[int], seconds: float, per_trace: int, drain_limit: float, source: str | None
+) -> None:
+    print(f"\n(b) spans offered for {seconds:g} s into a warm store, {per_trace} span(s) a trace\n")
+    print("| offered spans/s | offered | dropped | backlog at close | drain after | sustained |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    best = 0
+    for rate in rates:
+        r = _child("rate", rate, seconds, per_trace, source)
+        sustained = r["dropped"] == 0 and r["failed"] == 0 and r["drain_s"] <= drain_limit
+        best = rate if sustained and rate > best else best
+        share = 100 * r["dropped"] / r["offered"]
+        print(
+            f"| {rate} | {r['offered']} | {r['dropped']} ({share:.0f} %) | {r['backlog']} | "
+            f"{r['drain_s']:.2f} s | {'yes' if sustained else 'no'} |",
+            flush=True,
+        )
+    print(f"\nhighest sustained rate tried: {best or 'none'} spans/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="fresh processes for (a)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="offer window of (b)")
+    parser.add_argument("--rates", default=",".join(map(str, RATES)), help="spans/s for (b)")
+    parser.add_argument("--spans-per-trace", type=int, default=1, help="1: a google-genai call")
+    parser.add_argument("--drain-limit", type=float, default=1.5, help="seconds; see (b)")
+    parser.add_argument("--only", choices=("setup", "rate"), help="one figure only")
+    parser.add_argument("--source", help="a folder whose llmops package is measured instead")
+    args = parser.parse_args()
+    if args.only != "rate":
+        setup_figure(args.runs, args.source)
+    if args.only != "setup":
+        rates = [int(r) for r in args.rates.split(",") if r.strip()]
+        rate_figure(rates, args.seconds, args.spans_per_trace, args.drain_limit, args.source)
+
+
+if __name__ == "__main__":
+    main()
