@@ -212,22 +212,24 @@ def setup():
 
 
 def overhead(blocks: int, per_block: int) -> dict:
-    """Figure 3c (llmops venv): the cost of llmops' hot-path wrappers, in one process.
+    """Figure 3c (llmops venv): the cost of what llmops puts on the hot path, in one process.
 
-    Four providers, each with a BatchSpanProcessor over a null exporter (so no encoding runs):
-    the SDK default sampler; llmops' SwappableSampler; the DetachableProcessor wrapper; both
-    (what llmops builds). Blocks alternate between them; per-span ns of start+3 attributes+end.
+    Providers over a null exporter (so no encoding runs): the SDK's default sampler and
+    BatchSpanProcessor (the floor); llmops' SwappableSampler alone; llmops' processors alone
+    (its ProviderSlot with the enrichment processor and its BatchExportProcessor); and both,
+    which is what llmops builds. Blocks alternate between them; per-span ns of start + 3
+    attributes + end.
     """
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-    from llmops import _processors, _provider
+    from llmops import _batching, _enrichment, _processors, _provider
 
     class Null(SpanExporter):
         def export(self, spans):  # type: ignore[no-untyped-def]
             return SpanExportResult.SUCCESS
 
-    def make(sampler: bool, wrapper: bool):  # type: ignore[no-untyped-def]
+    def make(sampler: bool, llmops_processors: bool):  # type: ignore[no-untyped-def]
         from llmops._config import TracingConfig
 
         kwargs = {"sampler": _provider.SwappableSampler(TracingConfig())} if sampler else {}
@@ -235,37 +237,35 @@ def overhead(blocks: int, per_block: int) -> dict:
         # A queue that holds a whole block and a worker that sleeps through it: the export
         # thread runs between blocks (force_flush), never while a block is timed.
         size = per_block + 2500
-        bsp = BatchSpanProcessor(
-            Null(), max_queue_size=size, max_export_batch_size=size, schedule_delay_millis=3_600_000
+        if not llmops_processors:
+            provider.add_span_processor(
+                BatchSpanProcessor(
+                    Null(),
+                    max_queue_size=size,
+                    max_export_batch_size=size,
+                    schedule_delay_millis=3_600_000,
+                )
+            )
+            return provider
+        queue = _batching.BatchExportProcessor(
+            Null(),
+            "bench",
+            max_spans=size,
+            max_bytes=TracingConfig().max_queue_bytes,
+            max_batch=size,
+            max_export_bytes=16_000_000,
+            delay_s=3600.0,
         )
-        provider.add_span_processor(_processors.DetachableProcessor(bsp) if wrapper else bsp)
-        return provider
-
-    class ProposedSampler(_provider.SwappableSampler):  # the change proposed in performance.md
-        def __init__(self, ratio: float) -> None:  # type: ignore[override]
-            self.set_ratio(ratio)
-
-        def set_ratio(self, ratio: float) -> None:
-            from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
-
-            self.inner = ParentBased(ALWAYS_ON if ratio >= 1.0 else TraceIdRatioBased(ratio))
-            self.should_sample = self.inner.should_sample  # an instance attribute: no extra frame
-
-    def make_proposed():  # type: ignore[no-untyped-def]
-        size = per_block + 2500
-        provider = TracerProvider(shutdown_on_exit=False, sampler=ProposedSampler(1.0))
-        bsp = BatchSpanProcessor(
-            Null(), max_queue_size=size, max_export_batch_size=size, schedule_delay_millis=3_600_000
-        )
-        provider.add_span_processor(_processors.DetachableProcessor(bsp))
+        slot = _processors.ProviderSlot()
+        slot.use([_enrichment.ContextAttributesProcessor(), queue])
+        provider.add_span_processor(slot)
         return provider
 
     variants = {
         "sdk": make(False, False),
         "swappable_sampler": make(True, False),
-        "detachable_processor": make(False, True),
-        "llmops_both": make(True, True),
-        "llmops_proposed_sampler": make_proposed(),
+        "llmops_processors": make(False, True),
+        "llmops": make(True, True),
     }
     per: dict[str, list[float]] = {k: [] for k in variants}
     ends: dict[str, list[float]] = {k: [] for k in variants}

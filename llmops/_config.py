@@ -144,6 +144,12 @@ class TracingConfig(Section):
     else ``OTEL_BSP_MAX_QUEUE_SIZE``."""
     max_export_batch_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 512
     """Spans sent in one export request; else ``OTEL_BSP_MAX_EXPORT_BATCH_SIZE``."""
+    max_queue_bytes: Annotated[int, msgspec.Meta(ge=65_536, le=2**40)] = 64 * 1024 * 1024
+    """Bytes of spans buffered per platform (their names, attributes and events, as sent);
+    past it spans are dropped, counted. Bounds memory when spans are large."""
+    max_export_bytes: Annotated[int, msgspec.Meta(ge=65_536, le=2**31)] | None = None
+    """Bytes in one export request; a span larger than it alone is dropped, counted. Else
+    4,000,000 for OTLP/gRPC (gRPC's usual 4 MiB message limit) and 16,000,000 otherwise."""
     compression: Literal["none", "gzip"] = "none"
     """OTLP payload compression; else ``OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION``."""
     set_global: bool = True

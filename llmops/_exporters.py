@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
+import re
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 
 from opentelemetry.sdk.resources import Resource
@@ -21,15 +21,8 @@ if TYPE_CHECKING:
     from grpc import ChannelCredentials
 
     from ._plugin import Destination
-    from ._processors import DetachableProcessor
 
-__all__ = [
-    "GuardedExporter",
-    "ResourceMergingExporter",
-    "export_scope",
-    "otlp_exporter",
-    "quiet_sdk_loggers",
-]
+__all__ = ["GuardedExporter", "ResourceMergingExporter", "otlp_exporter"]
 
 logger = logging.getLogger("llmops")
 
@@ -40,10 +33,13 @@ def otlp_exporter(destination: Destination) -> SpanExporter:
     Every parameter is passed explicitly, TLS files included, so that ``OTEL_EXPORTER_OTLP_*``
     variables cannot silently redirect what the plan resolved.
     """
+    from ._log_filters import quiet_grpc_core, quiet_sdk_loggers
+
     quiet_sdk_loggers()  # the exporters parse the OTEL_* header variables when made
     headers = destination.headers
     gzip = destination.compression == "gzip"
     if destination.transport == "grpc":
+        quiet_grpc_core()
         from grpc import Compression
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter as GrpcExporter,
@@ -156,85 +152,35 @@ def _drop_env_headers(exporter: SpanExporter, headers: Mapping[str, str]) -> Non
                 del mapping[key]
 
 
-class ExportScope(threading.local):
-    exporter: GuardedExporter | None = None
-    processor: DetachableProcessor | None = None
+_QUOTED_HEADER = re.compile(
+    r"(header values?\s*[:=]\s*|headers?\s*[:=]\s*)(b?'[^']*'|b?\"[^\"]*\"|\S+)",
+    re.IGNORECASE,
+)
+"""A header quoted in an exporter's message (requests: "... in header value: 'Bearer …'")."""
 
 
-export_scope = ExportScope()
+def relayable(text: str, secrets: Sequence[str]) -> str:
+    """``text`` from an exporter or its transport, safe to log: the destination's secrets,
+    each word of them and anything quoted as a header value masked, whatever the exporter
+    put in it."""
+    from ._masking import MASK, mask
 
-
-class _SdkLogFilter(logging.Filter):
-    """Absorbs what the SDK and the OTLP exporters log while a :class:`GuardedExporter` is
-    exporting on this thread (a retry notice per attempt, a traceback per failed batch): the
-    guard logs one named warning per failure streak instead. Absorbed records stay visible at
-    DEBUG on the ``llmops`` logger. A "Queue full" record logged while llmops' processor hands
-    a span to the SDK (a race between threads) is counted as a drop instead. Other records,
-    such as those of the application's own exporters, pass untouched."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exporter = export_scope.exporter
-        if exporter is not None:
-            exporter.note(record)
-            return False
-        processor = export_scope.processor
-        if processor is not None and str(record.msg).startswith("Queue full"):
-            processor._drop()
-            return False
-        return True
-
-
-class _SecretArgumentsFilter(logging.Filter):
-    """OpenTelemetry logs a header list or a resource attribute it cannot parse whole, and
-    either may hold a secret (``OTEL_EXPORTER_OTLP_HEADERS=authorization Bearer …``): the
-    record keeps its text and loses its argument."""
-
-    PREFIXES = ("Header format invalid", "Invalid key value resource attribute pair")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args and str(record.msg).startswith(self.PREFIXES):
-            record.args = tuple("(not shown: it may hold a secret)" for _ in record.args)
-        return True
-
-
-_FILTER = _SdkLogFilter()
-_SECRET_ARGUMENTS = _SecretArgumentsFilter()
-_SECRET_LOGGERS = ("opentelemetry.util.re", "opentelemetry.sdk.resources")
-_QUIET_PREFIXES = ("opentelemetry.sdk", "opentelemetry.exporter")
-
-
-def quiet_sdk_loggers() -> None:
-    """Attach the filter to the SDK's and the OTLP exporters' loggers (idempotent)."""
-    manager = logging.Logger.manager
-    names = [
-        "opentelemetry.sdk._shared_internal",
-        "opentelemetry.sdk.trace.export",
-        "opentelemetry.exporter.otlp.proto.grpc.exporter",
-        "opentelemetry.exporter.otlp.proto.http.trace_exporter",
-        "opentelemetry.exporter.otlp.proto.http._common",
-        *(n for n in list(manager.loggerDict) if n.startswith(_QUIET_PREFIXES)),
-    ]
-    for name in names:
-        log = logging.getLogger(name)
-        if _FILTER not in log.filters:
-            # First: the SDK's own duplicate filter would otherwise hide repeats from it.
-            log.filters.insert(0, _FILTER)
-    for name in _SECRET_LOGGERS:
-        log = logging.getLogger(name)
-        if _SECRET_ARGUMENTS not in log.filters:
-            log.filters.insert(0, _SECRET_ARGUMENTS)
+    words = [w for s in secrets for w in s.split() if w != s]
+    text = mask(text, [*secrets, *words, *(repr(s)[1:-1] for s in secrets)])
+    return _QUOTED_HEADER.sub(lambda m: f"{m[1]}{MASK}", text)
 
 
 class GuardedExporter(SpanExporter):
-    """Wraps every exporter a platform contributes: it never lets an export raise, counts
-    what was delivered and what was not, reports a failure streak in one warning that names
-    the platform and the exporter, and gives a forked child its own exporter.
+    """Wraps every exporter a platform contributes: it never lets an export raise, reports a
+    failure streak in one warning that names the platform, the exporter and where it sends,
+    and gives a forked child its own exporter. The processor in front of it counts.
 
     * An exception from ``inner.export`` (a broken in-house exporter) is caught: one warning
-      per streak, ``FAILURE`` returned, the batch counted as failed. The SDK would log a
-      traceback for every batch.
-    * ``FAILURE`` (collector unreachable, error status, timeout) is counted the same way; the
-      OTLP exporters' own per-attempt log lines are absorbed into that one warning.
+      per streak, ``FAILURE`` returned, the call counted in ``export_errors``. The SDK would
+      log a traceback for every batch.
+    * ``FAILURE`` (collector unreachable, error status, timeout) gets the same warning; the
+      OTLP exporters' own per-attempt log lines are absorbed into it. What it relays from
+      them is masked (:func:`relayable`): an exporter may quote a header, credentials and all.
     * In a process forked after ``instrument()`` (``os.fork``, ``multiprocessing`` with the
       fork start method, a pre-forking server), the inherited exporter shares the parent's
       connections; ``rebuild`` makes a fresh one the first time the child exports.
@@ -245,35 +191,31 @@ class GuardedExporter(SpanExporter):
         inner: SpanExporter,
         platform: str,
         rebuild: Callable[[], SpanExporter | None] | None = None,
+        *,
+        where: str = "",
+        secrets: Sequence[str] = (),
     ) -> None:
         self.inner = inner
         self.platform = platform
+        self.where = where
+        """Where it sends (an endpoint, a store), named in the warning."""
+        self._secrets = tuple(secrets)
         self._rebuild = rebuild
         self._pid = os.getpid()
         self._inherited: list[SpanExporter] = []
         self._failing = False
         self._last_note: str | None = None
-        self.in_flight = 0
-        """Spans in the export call running now (lost if shutdown gives up on it)."""
         self._closing = False
-        self._written_off = False
-        self._lock = threading.Lock()
 
     def begin_shutdown(self) -> None:
         """From now on failures are only counted: the shutdown summary reports them."""
         self._closing = True
 
-    def write_off(self) -> int:
-        """Shutdown gives up on the export running now: the spans it holds, counted by the
-        caller as abandoned, and not counted again when the export returns."""
-        with self._lock:
-            count, self._written_off = self.in_flight, self.in_flight > 0
-            return count
-
     @property
     def culprit(self) -> str:
         cls = type(self.inner)
-        return f"platform {self.platform!r} ({cls.__module__}.{cls.__qualname__})"
+        where = f" to {self.where}" if self.where else ""
+        return f"platform {self.platform!r} ({cls.__module__}.{cls.__qualname__}{where})"
 
     def note(self, record: logging.LogRecord) -> None:
         """A log record of the SDK or exporter, absorbed during an export on this thread."""
@@ -281,6 +223,7 @@ class GuardedExporter(SpanExporter):
             message = record.getMessage()
         except Exception:  # a malformed record must not break the export thread
             message = str(record.msg)
+        message = relayable(message, self._secrets)
         self._last_note = message.splitlines()[0][:300] if message else None
         logger.debug("llmops: %s: %s: %s", self.culprit, record.name, message)
 
@@ -300,7 +243,7 @@ class GuardedExporter(SpanExporter):
                 self.culprit,
                 pid,
                 type(exc).__name__,
-                exc,
+                relayable(str(exc), self._secrets),
             )
             return
         if fresh is not None:
@@ -309,35 +252,29 @@ class GuardedExporter(SpanExporter):
             self.inner = fresh
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        from . import _stats
+        from ._log_filters import export_scope
 
         if self._pid != os.getpid():
             self._for_this_process()
-        count = len(spans)
         self._last_note = None
         problem: str | None = None
         export_scope.exporter = self
-        self.in_flight = count
         try:
             result = self.inner.export(spans)
         except Exception as exc:
+            from . import _stats
+
             result = SpanExportResult.FAILURE
-            problem = f"its export raised {type(exc).__name__}: {str(exc)[:300]}"
+            text = relayable(str(exc), self._secrets)[:300]
+            problem = f"its export raised {type(exc).__name__}: {text}"
             _stats.record(self.platform, "export_errors")
         finally:
             export_scope.exporter = None
-            self.in_flight = 0
-        with self._lock:
-            written_off, self._written_off = self._written_off, False
-        if written_off:  # shutdown gave up on this export and counted it already
-            return result
         if result is SpanExportResult.SUCCESS:
-            _stats.record(self.platform, "exported", count)
             if self._failing:
                 self._failing = False
                 logger.warning("llmops: %s: exporting works again", self.culprit)
             return result
-        _stats.record(self.platform, "failed", count)
         if not self._failing and not self._closing:
             self._failing = True
             if problem is None:
@@ -347,11 +284,13 @@ class GuardedExporter(SpanExporter):
                 "further failures are counted (llmops.stats()) and summarised at shutdown",
                 self.culprit,
                 problem,
-                count,
+                len(spans),
             )
         return SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
+        from ._log_filters import export_scope
+
         export_scope.exporter = self
         try:
             self.inner.shutdown()

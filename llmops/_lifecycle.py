@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from ._plan import Plan
     from ._platform import Platform
+    from ._processors import ProviderSlot
     from ._provider import Contribution, Setup
 
 __all__ = ["Lifecycle", "current", "instrument", "reset_for_tests", "shutdown"]
@@ -33,10 +34,30 @@ class Lifecycle:
     """
 
     def __init__(self) -> None:
+        import weakref
+
         self.lock = threading.RLock()
         self.active: Setup | None = None
         self.owned_global: TracerProvider | None = None
+        self.slots: weakref.WeakKeyDictionary[TracerProvider, ProviderSlot] = (
+            weakref.WeakKeyDictionary()
+        )
+        """llmops' one processor on each provider it has set up (added once, kept)."""
+        self.closing_in: int | None = None
+        """The thread running :meth:`close`, while it does."""
+        self.terminate_after_close = False
+        """SIGTERM arrived during :meth:`close` in the same thread: die once it is done."""
         self._atexit_registered = False
+
+    def slot_for(self, provider: TracerProvider) -> ProviderSlot:
+        """llmops' processor on ``provider``, added the first time."""
+        from ._processors import ProviderSlot
+
+        slot = self.slots.get(provider)
+        if slot is None:
+            slot = self.slots[provider] = ProviderSlot()
+            provider.add_span_processor(slot)
+        return slot
 
     def instrument(self, plan: Plan) -> TracerProvider:
         """Execute ``plan``; the same plan again returns the provider in force."""
@@ -68,7 +89,13 @@ class Lifecycle:
             name: _stats.stats().by_platform.get(name) or _stats.SpanStats()
             for name in plan.platforms
         }
-        setup = build(plan, contributions, reuse=self.owned_global, baselines=baselines)
+        setup = build(
+            plan,
+            contributions,
+            reuse=self.owned_global,
+            baselines=baselines,
+            slot_for=self.slot_for,
+        )
         if setup.owns_provider and settings.tracing.set_global and self.owned_global is None:
             from opentelemetry import trace
 
@@ -80,9 +107,7 @@ class Lifecycle:
         enricher.activate()
         setup.enricher = enricher
         # First: the attributes are on the span before any platform's processor sees it.
-        setup.provider.add_span_processor(enricher)
-        for pipeline in setup.pipelines:
-            setup.provider.add_span_processor(pipeline.processor)
+        setup.slot.use([enricher, *(p.processor for p in setup.pipelines)])
         try:
             setup.applied = apply_instrumentors(
                 settings.instrumentation,
@@ -100,25 +125,37 @@ class Lifecycle:
         return setup
 
     def close(self) -> None:
-        """Stop the setup in force, if any (bounded, never raises)."""
+        """Stop the setup in force, if any (bounded, never raises).
+
+        Holds the lock throughout, so that a second caller (a SIGTERM handler, another
+        thread) waits for the flush in progress instead of finding nothing to do.
+        """
         from ._shutdown import close
 
         with self.lock:
             active, self.active = self.active, None
-        if active is None:
-            return
-        try:
-            close(active, keep_provider=active.provider is self.owned_global)
-        except Exception as exc:  # pragma: no cover - close() is already defensive
-            import logging
+            if active is None:
+                return
+            self.closing_in = threading.get_ident()
+            try:
+                close(active, keep_provider=active.provider is self.owned_global)
+            except Exception as exc:  # pragma: no cover - close() is already defensive
+                import logging
 
-            logging.getLogger("llmops").warning("llmops: shutdown failed: %s", exc)
+                logging.getLogger("llmops").warning("llmops: shutdown failed: %s", exc)
+            finally:
+                self.closing_in = None
+                if self.terminate_after_close:
+                    import signal
+
+                    os.kill(os.getpid(), signal.SIGTERM)
 
     def after_fork_in_child(self) -> None:
         """In a child made by ``os.fork()``: fresh locks, counts from zero; and when the child
         is a ``multiprocessing`` process (which ends with ``os._exit``, skipping ``atexit``),
         flush at its exit through multiprocessing's own finalizers."""
         self.lock = threading.RLock()
+        self.closing_in, self.terminate_after_close = None, False
         if self.active is None:
             return
         from . import _stats
@@ -137,6 +174,8 @@ class Lifecycle:
         from . import _stats
 
         self.close()
+        for slot in list(self.slots.values()):
+            slot.vacate(())
         _stats.reset()
         self.owned_global = None
         trace._TRACER_PROVIDER_SET_ONCE = Once()
@@ -231,6 +270,37 @@ def _flush_at_process_exit(_token: object) -> None:
     import multiprocessing.util
 
     multiprocessing.util.Finalize(None, shutdown, exitpriority=100)
+    _flush_on_sigterm()
+
+
+def _flush_on_sigterm() -> None:
+    """In a ``multiprocessing`` child: flush before SIGTERM ends it.
+
+    ``with multiprocessing.Pool() as pool:`` leaves by ``terminate()``, which sends SIGTERM
+    to the workers and waits for them; by default they die at once and the spans they ended
+    are lost. With this handler a worker flushes (bounded by ``tracing.shutdown_timeout_s``)
+    and then dies of the same signal, so its exit status is what it would have been. A
+    handler the application installed is left alone.
+    """
+    import signal
+
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def flush_then_terminate(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if _default.closing_in == threading.get_ident():
+            # The signal interrupted this thread's own flush (a worker ending normally as
+            # the pool terminates): let it finish, then die.
+            _default.terminate_after_close = True
+            return
+        shutdown()  # waits for a flush another thread is running
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    try:
+        signal.signal(signal.SIGTERM, flush_then_terminate)
+    except ValueError:  # not the main thread of the main interpreter
+        return
 
 
 if hasattr(os, "register_at_fork"):

@@ -297,7 +297,7 @@ def _check_destination(
 
 def _check_batching(config: LoadedConfig, env: Mapping[str, str]) -> None:
     """A batch larger than the queue cannot be sent; the SDK refuses it too. A batch size
-    left at its default is lowered to a small queue instead (``processor_for``)."""
+    left at its default is lowered to a small queue instead (``_batching``)."""
     tracing = config.settings.tracing
     if tracing.max_export_batch_size <= tracing.max_queue_size:
         return

@@ -1,103 +1,93 @@
-"""The processor llmops puts around each export queue: detachable, and counting drops."""
+"""The one processor llmops adds to a provider, whatever the number of set-ups.
+
+The SDK has no public way to remove a processor from a provider, so a set-up that added its
+own each time would leave them behind: 300 reconfigurations, 600 dead processors, each
+span paying for all of them. llmops adds one :class:`ProviderSlot` to a provider, once, and
+each set-up puts its processors in it; shutting a set-up down empties it.
+"""
 
 from __future__ import annotations
 
-import collections
-import logging
-import threading
-import time
-from typing import Any
+from collections.abc import Sequence
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from ._exporters import export_scope
+TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-__all__ = ["DetachableProcessor"]
-
-logger = logging.getLogger("llmops")
-
-
-DROP_WARNING_INTERVAL_S = 60.0
-"""While spans are being dropped, the warning is repeated at most this often."""
+__all__ = ["ProviderSlot"]
 
 
-class DetachableProcessor(SpanProcessor):
-    """Forwards to ``inner`` until detached; lets llmops leave a provider it does not own.
+def _overrides(processor: SpanProcessor, method: str) -> bool:
+    """Whether ``processor`` does something in ``method`` (the base class's does nothing)."""
+    return getattr(type(processor), method, None) is not getattr(SpanProcessor, method)
 
-    The SDK has no public way to remove a processor from a provider, so llmops adds this
-    wrapper and, on shutdown, detaches it: the provider keeps calling it, and it does nothing.
 
-    When ``inner`` is a ``BatchSpanProcessor`` whose queue is full (the collector is slow or
-    down), a span is dropped here and counted (``llmops.stats().dropped``), before the SDK
-    would log a warning for each one: the first drop of a streak is logged once, the total
-    at shutdown.
+def _ignore_start(span: Span, parent_context: Context | None = None) -> None:
+    return None
+
+
+class ProviderSlot(SpanProcessor):
+    """Forwards to the processors of the set-up in force; with none, counts late spans.
+
+    A processor that has nothing to do when a span starts (or ends) is not called for it:
+    with one processor interested, the slot's ``on_end`` *is* that processor's bound method,
+    so the SDK's processor loop calls it directly, without a frame of the slot's own.
     """
 
-    def __init__(self, inner: SpanProcessor, platform: str = "") -> None:
-        self.inner = inner
-        self.attached = True
-        self.platform = platform
-        self.dropped = 0
-        self._next_warning = 0.0
-        self._drop_lock = threading.Lock()
-        self._queue = _batch_queue(inner)
+    def __init__(self) -> None:
+        self.processors: tuple[SpanProcessor, ...] = ()
+        self.on_start = _ignore_start  # type: ignore[method-assign]
+        self.on_end = self._ignore_end  # type: ignore[method-assign]
+        self._late: tuple[Callable[[], int], ...] = ()
+        self._starters: tuple[SpanProcessor, ...] = ()
+        self._enders: tuple[SpanProcessor, ...] = ()
 
-    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        if self.attached:
-            self.inner.on_start(span, parent_context=parent_context)
+    def use(self, processors: Sequence[SpanProcessor]) -> None:
+        """Route every span to ``processors`` from now on (in order)."""
+        self.processors = tuple(processors)
+        self._starters = tuple(p for p in self.processors if _overrides(p, "on_start"))
+        self._enders = tuple(p for p in self.processors if _overrides(p, "on_end"))
+        if len(self._starters) == 1:
+            self.on_start = self._starters[0].on_start  # type: ignore[method-assign]
+        else:
+            self.on_start = (  # type: ignore[method-assign]
+                self._start_all if self._starters else _ignore_start
+            )
+        if len(self._enders) == 1:
+            self.on_end = self._enders[0].on_end  # type: ignore[method-assign]
+        else:
+            self.on_end = self._end_all if self._enders else self._ignore_end  # type: ignore[method-assign]
 
-    def on_end(self, span: ReadableSpan) -> None:
-        if not self.attached:
-            return
-        queue = self._queue
-        if queue is not None and queue.maxlen is not None and len(queue) >= queue.maxlen:
-            self._drop()
-            return
-        # Another thread may fill the queue between the check and the append: the SDK then
-        # drops its oldest span and logs "Queue full"; the log filter counts that as a drop.
-        export_scope.processor = self
-        try:
-            self.inner.on_end(span)
-        finally:
-            export_scope.processor = None
-
-    def _drop(self) -> None:
+    def vacate(self, platforms: Sequence[str]) -> tuple[SpanProcessor, ...]:
+        """Stop routing; spans ended from now on are counted as dropped after shutdown for
+        each of ``platforms``. Returns the processors that were in use."""
         from . import _stats
 
-        now = time.monotonic()
-        with self._drop_lock:
-            self.dropped += 1
-            due = self._next_warning <= now
-            if due:
-                self._next_warning = now + DROP_WARNING_INTERVAL_S
-        _stats.record(self.platform, "dropped")
-        if due:
-            logger.warning(
-                "llmops: the export queue for %s is full (%d spans; is the collector slow or "
-                "down?); new spans are dropped and counted (%d so far; llmops.stats(), total "
-                "logged at shutdown, this warning at most every %.0f s)",
-                self.platform or "the platform",
-                self._queue.maxlen if self._queue is not None else 0,
-                self.dropped,
-                DROP_WARNING_INTERVAL_S,
-            )
+        previous = self.processors
+        self._late = tuple(_stats.counter(p, "after_shutdown") for p in platforms)
+        self.use(())
+        return previous
 
-    def queued(self) -> int:
-        """Spans waiting in the batch queue (0 for a synchronous processor)."""
-        return len(self._queue) if self._queue is not None else 0
+    def _start_all(self, span: Span, parent_context: Context | None = None) -> None:
+        for processor in self._starters:
+            processor.on_start(span, parent_context=parent_context)
+
+    def _end_all(self, span: ReadableSpan) -> None:
+        for processor in self._enders:
+            processor.on_end(span)
+
+    def _ignore_end(self, span: ReadableSpan) -> None:
+        if self._late and span.context.trace_flags.sampled:
+            for count in self._late:
+                count()
 
     def shutdown(self) -> None:
-        if self.attached:
-            self.attached = False
-            self.inner.shutdown()
+        """The provider is shutting down (the application called its ``shutdown()``)."""
+        for processor in self.processors:
+            processor.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis) if self.attached else True
-
-
-def _batch_queue(processor: SpanProcessor) -> Any:
-    """The bounded deque of a ``BatchSpanProcessor`` (SDK internals), or ``None``."""
-    batch = getattr(processor, "_batch_processor", None)
-    queue = getattr(batch, "_queue", None)
-    return queue if isinstance(queue, collections.deque) else None
+        return all([p.force_flush(timeout_millis) for p in self.processors])

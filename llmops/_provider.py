@@ -15,7 +15,7 @@ import msgspec
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF,
     ALWAYS_ON,
@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from ._config import Settings, TracingConfig
     from ._exporters import GuardedExporter
     from ._plan import Plan, Target
-    from ._processors import DetachableProcessor
+    from ._plugin import Destination
+    from ._processors import ProviderSlot
 
 __all__ = [
     "Contribution",
@@ -45,8 +46,8 @@ __all__ = [
     "build",
     "build_resource",
     "contribute",
+    "export_limit",
     "new_provider",
-    "processor_for",
 ]
 
 logger = logging.getLogger("llmops")
@@ -123,28 +124,29 @@ def new_provider(settings: Settings, resource: Resource) -> TracerProvider:
     return TracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
 
 
-def processor_for(exporter: SpanExporter, tracing: TracingConfig) -> SpanProcessor:
-    """Wrap ``exporter`` as the ``tracing`` section says: batching (default) or synchronous."""
-    if not tracing.batch:
-        return SimpleSpanProcessor(exporter)
-    return BatchSpanProcessor(
-        exporter,
-        max_queue_size=tracing.max_queue_size,
-        schedule_delay_millis=tracing.schedule_delay_ms,
-        max_export_batch_size=min(tracing.max_export_batch_size, tracing.max_queue_size),
-        export_timeout_millis=tracing.export_timeout_s * 1000,
-    )
+GRPC_EXPORT_LIMIT = 4_000_000
+"""Bytes in one OTLP/gRPC export by default: under gRPC's usual 4 MiB message limit."""
+HTTP_EXPORT_LIMIT = 16_000_000
+"""Bytes in one export otherwise: under the OpenTelemetry Collector's 20 MiB request limit."""
+
+
+def export_limit(tracing: TracingConfig, destination: Destination | None) -> int:
+    """The most bytes one export may carry: ``tracing.max_export_bytes``, else by transport."""
+    if tracing.max_export_bytes is not None:
+        return tracing.max_export_bytes
+    grpc = destination is not None and destination.transport == "grpc"
+    return GRPC_EXPORT_LIMIT if grpc else HTTP_EXPORT_LIMIT
 
 
 # -- building a setup from a plan -----------------------------------------------------------
 
 
 class Pipeline(msgspec.Struct):
-    """One export queue: a platform's exporter behind its batch processor (``guard`` is the
-    exporter's guard), or a processor the platform contributed as it is (no guard)."""
+    """One export queue: a platform's exporter behind llmops' export processor (``guard`` is
+    the exporter's guard), or a processor the platform contributed as it is (no guard)."""
 
     platform: str
-    processor: DetachableProcessor
+    processor: SpanProcessor
     guard: GuardedExporter | None = None
 
 
@@ -154,6 +156,8 @@ class Setup(msgspec.Struct):
     key: tuple[Any, ...]
     platforms: tuple[str, ...]
     provider: TracerProvider
+    slot: ProviderSlot
+    """llmops' one processor on ``provider``, which routes spans to this setup's."""
     owns_provider: bool
     timeout_s: float
     baselines: dict[str, Any]
@@ -171,6 +175,9 @@ class Contribution(msgspec.Struct, frozen=True):
     name: str
     setup: PlatformSetup
     remake: Callable[[], PlatformSetup]
+    destination: Destination | None = None
+    secrets: tuple[str, ...] = ()
+    """The config's and the destination's secrets, masked in whatever is relayed."""
 
 
 def contribute(target: Target, settings: Settings) -> Contribution:
@@ -179,7 +186,16 @@ def contribute(target: Target, settings: Settings) -> Contribution:
     def remake() -> PlatformSetup:
         return _contribution(target, settings)
 
-    return Contribution(target.name, remake(), remake)
+    return Contribution(target.name, remake(), remake, target.destination, _secrets(target))
+
+
+def _secrets(target: Target) -> tuple[str, ...]:
+    from ._config import secret_values
+
+    secrets = list(secret_values(target.config))
+    if target.destination is not None:
+        secrets += target.destination.headers.values()
+    return tuple(secrets)
 
 
 def _contribution(target: Target, settings: Settings) -> PlatformSetup:
@@ -195,15 +211,16 @@ def _contribution(target: Target, settings: Settings) -> PlatformSetup:
             resource_attributes=destination.resource_attributes,
             description=destination.description,
         )
-    from ._config import secret_values
     from ._plugin import call_hook
 
     given = destination if destination is not None else target.config
-    secrets = secret_values(target.config)
-    if destination is not None:
-        secrets += destination.headers.values()
     result: PlatformSetup = call_hook(
-        target.name, target.plugin_class, "setup", (given, settings), PlatformSetup, secrets
+        target.name,
+        target.plugin_class,
+        "setup",
+        (given, settings),
+        PlatformSetup,
+        _secrets(target),
     )
     return result
 
@@ -214,10 +231,12 @@ def build(
     *,
     reuse: TracerProvider | None,
     baselines: dict[str, Any],
+    slot_for: Callable[[TracerProvider], ProviderSlot],
 ) -> Setup:
     """The provider with every contribution added: ``reuse`` is llmops' own global provider
-    from an earlier setup (kept, with the new resource and sampling policy)."""
-    from ._exporters import quiet_sdk_loggers
+    from an earlier setup (kept, with the new resource and sampling policy); ``slot_for``
+    gives llmops' one processor on a provider (added the first time)."""
+    from ._log_filters import quiet_sdk_loggers
 
     quiet_sdk_loggers()
     settings = plan.settings
@@ -227,6 +246,7 @@ def build(
         key=plan.key(),
         platforms=plan.platforms,
         provider=provider,
+        slot=slot_for(provider),
         owns_provider=owns,
         timeout_s=settings.tracing.shutdown_timeout_s,
         baselines=baselines,
@@ -278,23 +298,38 @@ def _add_pipelines(
     merge: Resource | None,
     replace: bool,
 ) -> None:
-    """One batch processor (queue and export thread) per exporter: a platform that is down
+    """One export processor (queue and export thread) per exporter: a platform that is down
     fills only its own queue; the others export on their schedule."""
+    from ._batching import export_processor
     from ._exporters import GuardedExporter, ResourceMergingExporter
-    from ._processors import DetachableProcessor
 
     name = contribution.name
+    destination = contribution.destination
     per_process = _PerProcess(contribution.remake)
     for index, platform_exporter in enumerate(contribution.setup.exporters):
-        guard = GuardedExporter(platform_exporter, name, rebuild=per_process.rebuilder(index))
+        guard = GuardedExporter(
+            platform_exporter,
+            name,
+            rebuild=per_process.rebuilder(index),
+            where=destination.endpoint if destination is not None else "",
+            secrets=contribution.secrets,
+        )
         exporter: SpanExporter = guard
         if merge is not None:
             exporter = ResourceMergingExporter(exporter, merge, replace=replace)
-        processor = DetachableProcessor(processor_for(exporter, tracing), name)
+        processor = export_processor(
+            exporter,
+            name,
+            batch=tracing.batch,
+            max_spans=tracing.max_queue_size,
+            max_bytes=tracing.max_queue_bytes,
+            max_batch=tracing.max_export_batch_size,
+            max_export_bytes=export_limit(tracing, destination),
+            delay_s=tracing.schedule_delay_ms / 1000,
+            export_timeout_s=tracing.export_timeout_s,
+        )
         built.pipelines.append(Pipeline(name, processor, guard))
-    built.pipelines.extend(
-        Pipeline(name, DetachableProcessor(p, name)) for p in contribution.setup.processors
-    )
+    built.pipelines.extend(Pipeline(name, p) for p in contribution.setup.processors)
     if contribution.setup.on_shutdown is not None:
         built.hooks.append(contribution.setup.on_shutdown)
 

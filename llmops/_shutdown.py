@@ -7,9 +7,16 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from opentelemetry.sdk.trace import SpanProcessor
+
+from ._batching import BatchExportProcessor, SyncExportProcessor
+
 TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
     from ._provider import Setup
+    from ._stats import SpanStats
+
+ExportProcessor = (BatchExportProcessor, SyncExportProcessor)
 
 __all__ = ["close", "run_all_bounded"]
 
@@ -74,18 +81,20 @@ def close(setup: Setup, *, keep_provider: bool) -> None:
     ``keep_provider``: the provider is llmops' global one, kept for the next setup (the
     global provider can be set once per process), so only its pipelines are stopped.
     """
-    from . import _stats
-
     for applied in setup.applied:
         applied.uninstrument()
     if setup.enricher is not None:
         setup.enricher.shutdown()
+    setup.slot.vacate(setup.platforms)  # spans ended from now on are counted as late
     for pipeline in setup.pipelines:
         if pipeline.guard is not None:
             pipeline.guard.begin_shutdown()
+        if isinstance(pipeline.processor, ExportProcessor):
+            pipeline.processor.begin_shutdown()
     deadline = time.monotonic() + setup.timeout_s
     tasks = [
-        (p.processor.shutdown, f"flushing the spans for {p.platform}") for p in setup.pipelines
+        (_stopper(p.processor, setup.timeout_s), f"flushing the spans for {p.platform}")
+        for p in setup.pipelines
     ]
     tasks += [(hook, "the platform's shutdown hook") for hook in setup.hooks]
     unfinished: list[int] = []
@@ -93,15 +102,7 @@ def close(setup: Setup, *, keep_provider: bool) -> None:
     if setup.owns_provider and not keep_provider:
         remaining = max(deadline - time.monotonic(), 0.0)
         run_all_bounded([(setup.provider.shutdown, "shutting the provider down")], remaining)
-    abandoned = dict.fromkeys(setup.platforms, 0)
-    for pipeline in setup.pipelines:
-        count = pipeline.processor.queued()
-        if pipeline.guard is not None:
-            count += pipeline.guard.write_off()
-        abandoned[pipeline.platform] += count
-    for name, count in abandoned.items():
-        if count:
-            _stats.record(name, "abandoned", count)
+    _count_given_up(setup)
     late: dict[str, list[str]] = {name: [] for name in setup.platforms}
     for index in unfinished:
         # A pipeline's task belongs to its platform; a hook's to the last platform's line.
@@ -109,6 +110,25 @@ def close(setup: Setup, *, keep_provider: bool) -> None:
         late[owner or setup.platforms[-1]].append(tasks[index][1])
     for name in setup.platforms:
         _summarise(setup, name, late[name])
+
+
+def _stopper(processor: SpanProcessor, timeout_s: float) -> Callable[[], None]:
+    if isinstance(processor, ExportProcessor):
+        return lambda: processor.shutdown(timeout_s)
+    return processor.shutdown
+
+
+def _count_given_up(setup: Setup) -> None:
+    """What each export processor still held when shutdown stopped waiting."""
+    from . import _stats
+
+    for pipeline in setup.pipelines:
+        if isinstance(pipeline.processor, ExportProcessor):
+            queued, in_flight = pipeline.processor.give_up()
+            if queued:
+                _stats.record(pipeline.platform, "abandoned", queued)
+            if in_flight:
+                _stats.record(pipeline.platform, "unconfirmed", in_flight)
 
 
 def _summarise(setup: Setup, platform: str, unfinished: list[str]) -> None:
@@ -123,19 +143,46 @@ def _summarise(setup: Setup, platform: str, unfinished: list[str]) -> None:
         )
     total = _stats.stats().by_platform.get(platform) or _stats.SpanStats()
     now = total.since(setup.baselines.get(platform) or _stats.SpanStats())
+    unconfirmed = ""
+    if now.unconfirmed:
+        unconfirmed = (
+            f"; {now.unconfirmed} span(s) not confirmed: in an export the collector had not "
+            "answered when shutdown stopped waiting (it may have stored them)"
+        )
     if now.lost <= 0:
-        if late:
-            logger.warning("llmops: shutting down %s%s", platform, late)
+        if late or unconfirmed:
+            logger.warning(
+                "llmops: shutting down %s: %d delivered%s%s",
+                platform,
+                now.exported,
+                unconfirmed,
+                late,
+            )
         return
     logger.warning(
-        "llmops: %d span(s) for %s were not delivered (%d dropped with the export queue "
-        "full, %d in failed exports, %d still queued or in flight at shutdown), %d "
-        "delivered%s. Counts: llmops.stats()",
+        "llmops: %d span(s) for %s were not delivered (%s, %d in failed exports, %d still "
+        "queued at shutdown), %d delivered%s%s. Counts: llmops.stats()",
         now.lost,
         platform,
-        now.dropped,
+        _dropped(now),
         now.failed,
         now.abandoned,
         now.exported,
+        unconfirmed,
         late,
     )
+
+
+_REASONS = {
+    "queue_full": "with the export queue full",
+    "queue_bytes": "with the export queue full in bytes (tracing.max_queue_bytes)",
+    "too_large": "too large to send (tracing.max_export_bytes)",
+    "after_shutdown": "ended after shutdown",
+}
+
+
+def _dropped(counts: SpanStats) -> str:
+    if not counts.dropped:
+        return "0 dropped"
+    parts = [f"{n} {_REASONS[r]}" for r, n in counts.dropped_by_reason.items()]
+    return f"{counts.dropped} dropped: " + ", ".join(parts)

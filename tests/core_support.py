@@ -71,29 +71,27 @@ def free_port() -> int:
 
 
 def llmops_processors(provider: Any) -> list[Any]:
-    """The attached ``DetachableProcessor`` s llmops added to ``provider``."""
-    from llmops._processors import DetachableProcessor
+    """The export processors llmops routes ``provider``'s spans to now (through its one
+    ``ProviderSlot``), the enrichment processor left out."""
+    from llmops._enrichment import ContextAttributesProcessor
+    from llmops._processors import ProviderSlot
 
     return [
         p
-        for p in provider._active_span_processor._span_processors
-        if isinstance(p, DetachableProcessor) and p.attached
+        for slot in provider._active_span_processor._span_processors
+        if isinstance(slot, ProviderSlot)
+        for p in slot.processors
+        if not isinstance(p, ContextAttributesProcessor)
     ]
 
 
 def exporter_of(processor: Any) -> Any:
-    """The exporter behind one of llmops' processors (unwrapping the resource merger)."""
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-
+    """The exporter behind one of llmops' processors (unwrapping the guard and the merger)."""
     from llmops._exporters import GuardedExporter, ResourceMergingExporter
 
-    inner = getattr(processor, "inner", processor)
-    if isinstance(inner, BatchSpanProcessor):
-        exporter = inner._batch_processor._exporter
-    elif isinstance(inner, SimpleSpanProcessor):
-        exporter = inner.span_exporter
-    else:  # pragma: no cover - a platform's own processor
-        raise AssertionError(f"unexpected processor {inner!r}")
+    exporter = getattr(processor, "exporter", None)
+    if exporter is None:  # pragma: no cover - a platform's own processor
+        raise AssertionError(f"unexpected processor {processor!r}")
     while isinstance(exporter, ResourceMergingExporter | GuardedExporter):
         exporter = exporter.inner
     return exporter

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
 import llmops
 from llmops import ConfigurationError, Platform
+from llmops._batching import BatchExportProcessor, SyncExportProcessor
 from tests import instrumentor_fakes
 from tests.core_support import (
     exporters_of,
@@ -95,7 +95,7 @@ def test_same_arguments_return_the_same_provider_instrumented_once(tmp_path: Pat
     assert RecordingInstrumentor.instrumented_with == [provider]
     assert RecordingInstrumentor.uninstrument_calls == 0
     assert llmops_processors(provider) == processors
-    assert processors[0].attached
+    assert not processors[0].closing
 
 
 def test_same_content_in_another_file_is_the_same_setup(tmp_path: Path) -> None:
@@ -134,8 +134,7 @@ def test_different_arguments_shut_the_old_setup_down_first(
     new_provider = llmops.instrument(Platform.ARIZE, config_path=new_path)
     # llmops' global provider is kept (the global can be set only once), with a new policy
     assert new_provider is old_provider
-    assert not old_processor.attached
-    assert old_processor.inner._batch_processor._shutdown
+    assert old_processor.closing
     [new_processor] = llmops_processors(new_provider)
     assert new_processor is not old_processor
     assert RecordingInstrumentor.uninstrument_calls == 1
@@ -175,7 +174,7 @@ def test_different_arguments_without_global_get_a_new_provider(tmp_path: Path) -
     [first_processor] = llmops_processors(first)
     second = llmops.instrument("arize", config_path=second_path)
     assert second is not first
-    assert not first_processor.attached
+    assert first_processor.closing
     assert len(llmops_processors(second)) == 1
     assert RecordingInstrumentor.instrumented_with == [first, second]
     assert RecordingInstrumentor.uninstrument_calls == 1
@@ -188,7 +187,7 @@ def test_invalid_config_found_at_load_keeps_the_old_setup(tmp_path: Path) -> Non
     with pytest.raises(llmops.ConfigurationError, match="did you mean 'endpoint'"):
         llmops.instrument("arize", config_path=bad)
     # the file is validated before anything is torn down: the old setup stays as it was
-    assert llmops_processors(provider)[0].attached
+    assert not llmops_processors(provider)[0].closing
     assert llmops.instrument("arize", config_path=good) is provider
     assert len(RecordingInstrumentor.instrumented_with) == 1
     assert RecordingInstrumentor.uninstrument_calls == 0
@@ -205,7 +204,7 @@ def test_platform_rejecting_the_new_config_keeps_the_old_setup(tmp_path: Path) -
         llmops.instrument("arize", config_path=bad)
     # the platform rejected the config before the old setup was touched: still traced
     assert llmops._lifecycle.current() is active
-    assert processor.attached
+    assert not processor.closing
     assert RecordingInstrumentor.uninstrument_calls == 0
     assert RecordingInstrumentor().is_instrumented_by_opentelemetry
     assert llmops.instrument("arize", config_path=good) is provider  # nothing rebuilt
@@ -223,7 +222,7 @@ def test_shutdown_is_idempotent(tmp_path: Path, receiver: OtlpReceiver) -> None:
         pass
     llmops.shutdown()
     assert [s.name for s in receiver.wait_for_spans(1, timeout=5)] == ["before-shutdown"]
-    assert not processor.attached
+    assert processor.closing
     llmops.shutdown()
     llmops.shutdown()
     assert RecordingInstrumentor.uninstrument_calls == 1
@@ -386,7 +385,7 @@ def test_synchronous_processor_would_fail_the_span_end_bound(tmp_path: Path) -> 
 def test_batch_false_is_a_synchronous_processor(tmp_path: Path) -> None:
     path = config_for(tmp_path, unreachable_http(), tracing="  batch: false")
     [processor] = llmops_processors(llmops.instrument("arize", config_path=path))
-    assert type(processor.inner) is SimpleSpanProcessor
+    assert type(processor) is SyncExportProcessor
 
 
 def test_batch_is_the_default_with_the_configured_limits(tmp_path: Path) -> None:
@@ -398,11 +397,10 @@ def test_batch_is_the_default_with_the_configured_limits(tmp_path: Path) -> None
         """,
     )
     [processor] = llmops_processors(llmops.instrument("arize", config_path=path))
-    assert type(processor.inner) is BatchSpanProcessor
-    batch = processor.inner._batch_processor
-    assert batch._max_queue_size == 64
-    assert batch._max_export_batch_size == 64  # the default batch, never larger than the queue
-    assert batch._schedule_delay_millis == 250
+    assert type(processor) is BatchExportProcessor
+    assert processor.max_spans == 64
+    assert processor.max_batch == 64  # the default batch, never larger than the queue
+    assert processor.delay_s == 0.25
     assert len(exporters_of(llmops._lifecycle.current().provider)) == 1  # type: ignore[union-attr]
 
 

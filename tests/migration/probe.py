@@ -145,18 +145,33 @@ def observe_exporter(
 
 
 def _unwrap_processor(processor: Any) -> tuple[str, Any, Any] | None:
-    """(``batch`` or ``simple``, the batch internals or None, the innermost exporter)."""
+    """(``batch`` or ``simple``, the batch settings or None, the innermost exporter)."""
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
-    for _ in range(5):  # llmops' DetachableProcessor wraps the SDK's processor as .inner
-        if isinstance(processor, (BatchSpanProcessor, SimpleSpanProcessor)):
-            break
-        inner = getattr(processor, "inner", None)
-        if inner is None:
-            return None
-        processor = inner
-    if isinstance(processor, BatchSpanProcessor):
-        kind, batch, exporter = "batch", processor._batch_processor, processor.span_exporter
+    for inner in getattr(processor, "processors", ()):  # llmops' ProviderSlot
+        found = _unwrap_processor(inner)
+        if found is not None:
+            return found
+    kind = getattr(processor, "kind", None)  # llmops' own export processors
+    if kind == "batch":
+        settings = {
+            "max_queue_size": processor.max_spans,
+            "schedule_delay_ms": processor.delay_s * 1000,
+            "max_export_batch_size": processor.max_batch,
+            "export_timeout_ms": processor.export_timeout_s * 1000,
+        }
+        kind, batch, exporter = "batch", settings, processor.exporter
+    elif kind == "simple":
+        kind, batch, exporter = "simple", None, processor.exporter
+    elif isinstance(processor, BatchSpanProcessor):
+        sdk = processor._batch_processor
+        settings = {
+            "max_queue_size": sdk._max_queue_size,
+            "schedule_delay_ms": float(sdk._schedule_delay_millis),
+            "max_export_batch_size": sdk._max_export_batch_size,
+            "export_timeout_ms": float(sdk._export_timeout_millis),
+        }
+        kind, batch, exporter = "batch", settings, processor.span_exporter
     elif isinstance(processor, SimpleSpanProcessor):
         kind, batch, exporter = "simple", None, processor.span_exporter
     else:
@@ -181,12 +196,7 @@ def observe_provider(
         kind, batch, exporter = found
         out["processor"] = kind
         if batch is not None:
-            out["bsp"] = {
-                "max_queue_size": batch._max_queue_size,
-                "schedule_delay_ms": float(batch._schedule_delay_millis),
-                "max_export_batch_size": batch._max_export_batch_size,
-                "export_timeout_ms": float(batch._export_timeout_millis),
-            }
+            out["bsp"] = {k: float(v) if k.endswith("_ms") else v for k, v in batch.items()}
         out.update(observe_exporter(exporter, credentials_seen))
     # A ratio of 1 samples every trace, as AlwaysOn does: one description for both.
     out["sampler"] = provider.sampler.get_description().replace(

@@ -1,0 +1,419 @@
+"""From ``span.end()`` to an exporter: the bounded export queue and its thread, counted.
+
+llmops' own processor instead of the SDK's ``BatchSpanProcessor``, for what that one cannot
+do (``docs/architecture.md``, "The export queue"):
+
+* the queue is bounded in bytes as well as in spans (``tracing.max_queue_bytes``): 2,048
+  spans of 10 MB would otherwise be 20 GB;
+* one export stays under ``max_export_bytes`` (a gRPC receiver refuses a message over
+  4 MiB by default; OpenTelemetry's HTTP exporter drops a request over 64 MiB after
+  encoding it), and a span too large to send alone is dropped, counted, not sent to fail;
+* every drop is counted without a lock and without logging (``_stats.counter``), so 50
+  threads dropping spans while the collector is down never queue behind each other;
+* shutdown knows what it gives up on: spans still queued (``abandoned``) and spans in an
+  export that has not answered (``unconfirmed``), and it counts spans ended after it.
+
+``span.end()`` does a size estimate, two length checks and a ``deque.append``; it never
+waits on the network or on a lock.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+import weakref
+
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "DROP_WARNING_INTERVAL_S",
+    "BatchExportProcessor",
+    "SyncExportProcessor",
+    "estimate_size",
+]
+
+logger = logging.getLogger("llmops")
+
+DROP_WARNING_INTERVAL_S = 60.0
+"""While spans are being dropped, the warning is repeated at most this often."""
+
+_SPAN_OVERHEAD = 128
+"""Bytes a span takes in OTLP besides its name and attributes: ids, times, kind, status."""
+_ITEM_OVERHEAD = 8
+"""Bytes an attribute takes besides its key and value: tags, lengths, the value's type."""
+
+
+def _value_size(value: object) -> int:
+    if type(value) is str:
+        return len(value)
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, tuple | list):
+        return sum(_value_size(v) + 2 for v in value)
+    return 10  # a number or a boolean, varint-encoded
+
+
+def estimate_size(span: ReadableSpan) -> int:
+    """About how many bytes ``span`` takes in an OTLP export: its name, its attributes' keys
+    and values, its events, its links.
+
+    Strings count one byte per character: exact for ASCII, an underestimate for other text,
+    which :func:`wire_size` measures exactly in the export thread.
+    """
+    size = _SPAN_OVERHEAD + len(span._name)
+    attributes = span._attributes
+    if attributes:
+        for key, value in getattr(attributes, "_dict", attributes).items():
+            size += (
+                _ITEM_OVERHEAD
+                + len(key)
+                + (len(value) if type(value) is str else _value_size(value))
+            )
+    if span._events:
+        for event in span._events:
+            size += _SPAN_OVERHEAD + len(event.name)
+            for key, value in (event.attributes or {}).items():
+                size += _ITEM_OVERHEAD + len(key) + _value_size(value)
+    if span._links:
+        size += len(span._links) * _SPAN_OVERHEAD
+    return size
+
+
+def _text_excess(value: object) -> int:
+    """How many more bytes than characters ``value``'s text takes in UTF-8."""
+    if isinstance(value, str):
+        return 0 if value.isascii() else len(value.encode("utf-8", "replace")) - len(value)
+    if isinstance(value, tuple | list):
+        return sum(_text_excess(v) for v in value)
+    return 0
+
+
+def wire_size(span: ReadableSpan, estimate: int) -> int:
+    """``estimate`` corrected for text that is not ASCII (export thread only)."""
+    excess = _text_excess(span._name)
+    for key, value in (span._attributes or {}).items():
+        excess += _text_excess(key) + _text_excess(value)
+    for event in span._events or ():
+        for value in (event.attributes or {}).values():
+            excess += _text_excess(value)
+    return estimate + excess
+
+
+class _Drops:
+    """A processor's drop counters and its rate-limited warning."""
+
+    def __init__(self, platform: str, max_spans: int, max_bytes: int) -> None:
+        from . import _stats
+
+        self.platform = platform
+        self.queue_full = _stats.counter(platform, "queue_full")
+        self.queue_bytes = _stats.counter(platform, "queue_bytes")
+        self.too_large = _stats.counter(platform, "too_large")
+        self.after_shutdown = _stats.counter(platform, "after_shutdown")
+        self._limits = f"{max_spans} spans or {max_bytes:,} bytes"
+        self._next_warning = 0.0
+
+    def full(self, count: Callable[[], int]) -> None:
+        count()
+        now = time.monotonic()
+        if now < self._next_warning:
+            return
+        # Unlocked: two threads may both warn once; neither waits on the other.
+        self._next_warning = now + DROP_WARNING_INTERVAL_S
+        from . import _stats
+
+        dropped = _stats.stats().by_platform.get(self.platform)
+        logger.warning(
+            "llmops: the export queue for %s is full (%s; is the collector slow or down?); "
+            "new spans are dropped and counted (%d so far; llmops.stats(), total logged at "
+            "shutdown, this warning at most every %.0f s)",
+            self.platform or "the platform",
+            self._limits,
+            dropped.dropped if dropped is not None else 1,
+            DROP_WARNING_INTERVAL_S,
+        )
+
+    def oversized(self, size: int, limit: int) -> None:
+        self.too_large()
+        logger.warning(
+            "llmops: a span for %s takes about %d bytes, more than one export may carry "
+            "(tracing.max_export_bytes: %d); it is dropped and counted (llmops.stats())",
+            self.platform or "the platform",
+            size,
+            limit,
+        )
+
+
+class BatchExportProcessor(SpanProcessor):
+    """Queues ended spans, bounded in count and bytes, and exports them from a daemon thread
+    in batches of at most ``max_batch`` spans and ``max_export_bytes`` bytes.
+
+    ``exporter`` is llmops' :class:`~llmops._exporters.GuardedExporter` (it never raises);
+    this processor counts what each export delivered or failed to, and at shutdown what it
+    gave up on.
+    """
+
+    kind = "batch"
+
+    def __init__(
+        self,
+        exporter: SpanExporter,
+        platform: str,
+        *,
+        max_spans: int,
+        max_bytes: int,
+        max_batch: int,
+        max_export_bytes: int,
+        delay_s: float,
+        export_timeout_s: float = 10.0,
+    ) -> None:
+        self.exporter = exporter
+        self.platform = platform
+        self.max_spans = self._max_spans = max_spans
+        self.max_bytes = self._max_bytes = max_bytes
+        self.max_batch = self._max_batch = max(1, min(max_batch, max_spans))
+        self.max_export_bytes = self._max_export_bytes = max_export_bytes
+        self.delay_s = self._delay_s = delay_s
+        self.export_timeout_s = export_timeout_s
+        """The exporter's bound on one export (for reading back; the exporter applies it)."""
+        self._drops = _Drops(platform, max_spans, max_bytes)
+        self._queue: collections.deque[tuple[ReadableSpan, int]] = collections.deque()
+        self._bytes = 0
+        """Estimated bytes queued. Updated without a lock by the threads that end spans and
+        the export thread; under the GIL an int attribute's ``+=`` is not interrupted, and
+        the bound is a bound, not a count: what is counted is in ``_stats``."""
+        self._closing = False
+        self._given_up = False
+        self._taken = 0
+        """Spans the export thread took from the queue and has not finished exporting."""
+        self._lock = threading.Lock()  # export thread and shutdown only, never span.end()
+        self._export_lock = threading.Lock()  # one export at a time: the thread or a flush
+        self._start_worker()
+        if hasattr(os, "register_at_fork"):
+            reinit = weakref.WeakMethod(self._after_fork)
+
+            def after_fork() -> None:
+                method = reinit()
+                if method is not None:
+                    method()
+
+            os.register_at_fork(after_in_child=after_fork)
+
+    def _start_worker(self) -> None:
+        self._wake = threading.Event()
+        self._worker = threading.Thread(
+            target=self._run, name=f"llmops export {self.platform}", daemon=True
+        )
+        self._worker.start()
+
+    def _after_fork(self) -> None:
+        # The parent's queue is the parent's to export; the child starts empty.
+        self._lock = threading.Lock()
+        self._export_lock = threading.Lock()
+        self._queue.clear()
+        self._bytes = self._taken = 0
+        if not self._closing:
+            self._start_worker()
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if not span.context.trace_flags.sampled:
+            return
+        if self._closing:
+            self._drops.after_shutdown()
+            return
+        size = estimate_size(span)
+        queue = self._queue
+        if len(queue) >= self._max_spans:
+            self._drops.full(self._drops.queue_full)
+        elif self._bytes + size > self._max_bytes:
+            if size > self._max_export_bytes:  # it could never be sent; do not hold it
+                self._drops.oversized(size, self._max_export_bytes)
+            else:
+                self._drops.full(self._drops.queue_bytes)
+        else:
+            self._bytes += size
+            queue.append((span, size))
+            if len(queue) >= self._max_batch and not self._wake.is_set():
+                self._wake.set()
+
+    def _run(self) -> None:
+        while not self._closing:
+            self._wake.wait(self._delay_s)
+            self._wake.clear()
+            self._export_while(lambda: len(self._queue) >= self._max_batch, at_least_once=True)
+        self._export_while(lambda: True, at_least_once=True)
+
+    def _export_while(self, more: Callable[[], bool], *, at_least_once: bool) -> None:
+        with self._export_lock:
+            first = at_least_once
+            while self._queue and (first or more()) and not self._given_up:
+                first = False
+                self._export_one_batch()
+
+    def _take(self) -> list[ReadableSpan]:
+        """The next batch, oldest first, within the count and byte limits of one export."""
+        batch: list[ReadableSpan] = []
+        total = 0
+        queue = self._queue
+        with self._lock:
+            while queue and len(batch) < self._max_batch and not self._given_up:
+                span, estimate = queue[0]
+                size = wire_size(span, estimate)
+                if size > self._max_export_bytes:
+                    queue.popleft()
+                    self._bytes -= estimate
+                    self._drops.oversized(size, self._max_export_bytes)
+                    continue
+                if batch and total + size > self._max_export_bytes:
+                    break
+                queue.popleft()
+                self._bytes -= estimate
+                total += size
+                batch.append(span)
+            self._taken = len(batch)
+        return batch
+
+    def _export_one_batch(self) -> None:
+        from . import _stats
+
+        batch = self._take()
+        if not batch:
+            return
+        token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        try:
+            result = self.exporter.export(batch)
+        except Exception:  # the guard catches; a platform's bare exporter might not
+            result = SpanExportResult.FAILURE
+        finally:
+            detach(token)
+        with self._lock:
+            self._taken = 0
+            if self._given_up:  # shutdown counted this batch as unconfirmed already
+                return
+        field = "exported" if result is SpanExportResult.SUCCESS else "failed"
+        _stats.record(self.platform, field, len(batch))
+
+    @property
+    def closing(self) -> bool:
+        """Shut down, or shutting down: new spans are counted as dropped, not queued."""
+        return self._closing
+
+    def give_up(self) -> tuple[int, int]:
+        """Stop exporting: (spans still queued, spans in the export in flight), which the
+        caller counts as abandoned and unconfirmed; neither is counted again."""
+        with self._lock:
+            self._given_up = self._closing = True
+            queued, self._queue = len(self._queue), collections.deque()
+            self._bytes = 0
+            return queued, self._taken
+
+    def begin_shutdown(self) -> None:
+        """Spans ended from now on are counted as dropped (``after_shutdown``)."""
+        self._closing = True
+        self._wake.set()
+
+    def shutdown(self, timeout_s: float | None = None) -> None:
+        """Export what is queued, then shut the exporter down; waits at most ``timeout_s``
+        for the export thread (the caller gives up on what is left)."""
+        self.begin_shutdown()
+        self._worker.join(timeout_s)
+        if not self._worker.is_alive():
+            self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Export everything queued now, in the calling thread (as the SDK's processor
+        does), waiting at most ``timeout_millis`` for an export already running."""
+        if self._closing:
+            return False
+        if not self._export_lock.acquire(timeout=max(timeout_millis, 0) / 1000):
+            return False
+        self._export_lock.release()
+        self._export_while(lambda: True, at_least_once=True)
+        return not self._queue
+
+
+class SyncExportProcessor(SpanProcessor):
+    """``tracing.batch: false``: each span exported as it ends, in the ending thread
+    (debugging only: ``span.end()`` then waits on the network), counted the same way."""
+
+    kind = "simple"
+
+    def __init__(self, exporter: SpanExporter, platform: str) -> None:
+        from . import _stats
+
+        self.exporter = exporter
+        self.platform = platform
+        self._after_shutdown = _stats.counter(platform, "after_shutdown")
+        self._closing = False
+
+    def on_end(self, span: ReadableSpan) -> None:
+        from . import _stats
+
+        if not span.context.trace_flags.sampled:
+            return
+        if self._closing:
+            self._after_shutdown()
+            return
+        token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        try:
+            result = self.exporter.export((span,))
+        except Exception:
+            result = SpanExportResult.FAILURE
+        finally:
+            detach(token)
+        field = "exported" if result is SpanExportResult.SUCCESS else "failed"
+        _stats.record(self.platform, field)
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def give_up(self) -> tuple[int, int]:
+        self._closing = True
+        return 0, 0
+
+    def begin_shutdown(self) -> None:
+        self._closing = True
+
+    def shutdown(self, timeout_s: float | None = None) -> None:
+        self._closing = True
+        self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def export_processor(
+    exporter: SpanExporter,
+    platform: str,
+    *,
+    batch: bool,
+    max_spans: int,
+    max_bytes: int,
+    max_batch: int,
+    max_export_bytes: int,
+    delay_s: float,
+    export_timeout_s: float,
+) -> BatchExportProcessor | SyncExportProcessor:
+    """The processor for one exporter, as ``tracing.batch`` says."""
+    if not batch:
+        return SyncExportProcessor(exporter, platform)
+    return BatchExportProcessor(
+        exporter,
+        platform,
+        max_spans=max_spans,
+        max_bytes=max_bytes,
+        max_batch=max_batch,
+        max_export_bytes=max_export_bytes,
+        delay_s=delay_s,
+        export_timeout_s=export_timeout_s,
+    )
