@@ -462,3 +462,68 @@ def test_yaml_cannot_build_python_objects(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError):
         llmops.instrument(Platform.ARIZE, config_path=path)
     assert not marker.exists()
+
+
+class _LeakyExporter:
+    """An exporter that puts its credentials in everything it says, as requests does for a
+    header it cannot send ("... in header value: 'Bearer <key>\\n'")."""
+
+    def __init__(self, header: str) -> None:
+        self.header = header
+
+    def export(self, spans: Any) -> Any:
+        log = logging.getLogger("opentelemetry.exporter.otlp.proto.http.trace_exporter")
+        log.warning("Invalid return character or leading space in header value: %r", self.header)
+        raise ValueError(f"cannot send header value: {self.header!r} (token {SECRET})")
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def test_what_an_exporter_says_is_relayed_without_its_headers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Defect 1 of issue 13: whatever an exporter puts in its messages (a header value, the
+    token alone, its repr with the newline escaped), llmops relays it masked, at every level."""
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+    header = f"Bearer {SECRET}\n"
+
+    class Leaky(_LeakyExporter, SpanExporter):
+        pass
+
+    class LeakyConfig(llmops.Section):
+        pass
+
+    class LeakyPlatform:
+        config_type = LeakyConfig
+
+        def resolve(self, config: Any, settings: Any, env: Any) -> llmops.Destination:
+            return llmops.Destination(
+                description="leaky", transport="custom", headers={"authorization": header}
+            )
+
+        def setup(self, destination: Any, settings: Any) -> llmops.PlatformSetup:
+            return llmops.PlatformSetup(exporters=[Leaky(header)], description="leaky")
+
+    llmops.register_platform("leaky")(LeakyPlatform)
+    caplog.set_level(logging.DEBUG)
+    config = _write(tmp_path, "llmops.yaml", {"tracing": {"schedule_delay_ms": 600000}})
+    provider = llmops.instrument("leaky", config_path=config)
+    for _ in range(3):
+        provider.get_tracer("t").start_span("s").end()
+        provider.force_flush()
+    llmops.shutdown()
+    assert llmops.stats().by_platform["leaky"].failed == 3
+    out, err = capfd.readouterr()
+    scan = Scan()
+    scan.add("stdout", out)
+    scan.add("stderr", err)
+    for record in caplog.records:
+        scan.add(f"log {record.name}", record.getMessage())
+    assert not scan.leaks(), scan.leaks()
+    relayed = [r.getMessage() for r in caplog.records if "Leaky" in r.getMessage()]
+    assert any("header value: ***" in m for m in relayed), relayed
