@@ -12,6 +12,15 @@
               api_key="x", http_options=types.HttpOptions(base_url=stub.base_url)
           )
 
+* :class:`OpenAIStub` -- a loopback stub of the OpenAI HTTP API (chat completions, streamed or
+  not, tool calls, and the Responses API) for the real ``openai`` client and what is built on
+  it (litellm's ``openai/`` models, LangChain's ``ChatOpenAI``)::
+
+      from llmops.testing import OpenAIStub
+
+      with OpenAIStub() as stub:
+          client = openai.OpenAI(base_url=stub.base_url, api_key="test")
+
 * :func:`reset` -- shut llmops down and forget the global TracerProvider, as in a fresh
   process: the supported way for a test suite to isolate its tests::
 
@@ -35,11 +44,20 @@ TYPE_CHECKING = False  # one convention for the package: typing stays out of `im
 if TYPE_CHECKING:
     from llmops.testing.conformance import PlatformConformance, ReceivedSpan, emit_span_tree
     from llmops.testing.gemini_stub import GeminiStub
+    from llmops.testing.openai_stub import OpenAIStub
 
-__all__ = ["GeminiStub", "PlatformConformance", "ReceivedSpan", "emit_span_tree", "reset"]
+__all__ = [
+    "GeminiStub",
+    "OpenAIStub",
+    "PlatformConformance",
+    "ReceivedSpan",
+    "emit_span_tree",
+    "reset",
+]
 
 _LAZY: dict[str, str] = {
     "GeminiStub": "llmops.testing.gemini_stub",
+    "OpenAIStub": "llmops.testing.openai_stub",
     "PlatformConformance": "llmops.testing.conformance",
     "ReceivedSpan": "llmops.testing.conformance",
     "emit_span_tree": "llmops.testing.conformance",
