@@ -154,6 +154,9 @@ class TracingConfig(Section):
     """OTLP payload compression; else ``OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION``."""
     set_global: bool = True
     """Make the provider the global OpenTelemetry TracerProvider when none is set yet."""
+    announce: bool = True
+    """One line on stderr at set-up: where traces go and what is instrumented; else
+    ``LLMOPS_ANNOUNCE`` (``false`` or ``0`` silences it)."""
 
     # OpenInference privacy controls, passed to every OpenInference instrumentor as its
     # ``TraceConfig``. ``None`` leaves OpenInference's default (and its OPENINFERENCE_* variable).
@@ -217,8 +220,11 @@ class Settings(Section):
     """Several platforms for ``instrument()`` called without one: every span goes to each."""
     service: ServiceConfig = msgspec.field(default_factory=ServiceConfig)
     tracing: TracingConfig = msgspec.field(default_factory=TracingConfig)
-    instrumentation: dict[str, bool] = {}
-    """Instrumentor name → enabled; the key ``strict`` turns a missing package into an error."""
+    instrumentation: dict[str, bool] | bool | Literal["auto", "none"] = "auto"
+    """``auto`` (the default): every catalogue entry whose instrumentor is installed, applied
+    when the application imports its library. ``false`` or ``none``: none. A mapping sets
+    entries (``openai: false`` keeps one off; ``auto: false`` applies only the entries set to
+    ``true``); its key ``strict`` makes an enabled entry that cannot run an error."""
     enrichment: EnrichmentConfig = msgspec.field(default_factory=EnrichmentConfig)
     plugins: bool = True
     """Discover platform plugins from the ``llmops.platforms`` entry points; ``false`` (or
@@ -245,6 +251,7 @@ SETTINGS_ENVIRONMENT: Mapping[str, tuple[str, ...]] = {
     ),
     "tracing.max_queue_size": ("OTEL_BSP_MAX_QUEUE_SIZE",),
     "tracing.max_export_batch_size": ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE",),
+    "tracing.announce": ("LLMOPS_ANNOUNCE",),
 }
 """Common keys that an OpenTelemetry variable fills when the file leaves them unset."""
 ENVIRONMENT_SCALE: Mapping[str, float] = {"tracing.export_timeout_s": 0.001}

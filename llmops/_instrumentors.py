@@ -1,8 +1,13 @@
 """The catalogue of OpenInference auto-instrumentors and the runner that applies them.
 
 A catalogue entry is a config key (``google_genai``), the instrumentor's import path, the pip
-package that provides it and the library it instruments. Nothing is imported until an entry is
-enabled. Platforms may add entries with :func:`register_instrumentor`.
+package that provides it, the library it instruments and the module the application imports.
+By default (``instrumentation: auto``) every entry whose instrumentor is installed is applied
+when the application imports its module (at once if it already has); an entry set to
+``false`` stays off, and ``instrumentation: false`` turns them all off. ``instrument()``
+imports no instrumented library and no instrumentor itself. A library imported without its
+instrumentor gets one hint with the ``pip install`` line. Platforms may add entries with
+:func:`register_instrumentor`.
 """
 
 from __future__ import annotations
@@ -23,10 +28,15 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
 __all__ = [
+    "AUTO_KEY",
     "CATALOGUE",
+    "STRICT_KEY",
     "InstrumentorSpec",
+    "Selection",
     "apply_instrumentors",
+    "installed_instrumentors",
     "register_instrumentor",
+    "selection",
 ]
 
 logger = logging.getLogger("llmops")
@@ -44,14 +54,31 @@ class InstrumentorSpec(msgspec.Struct, frozen=True):
     watch: str | None = None
     """The module the application imports (``google.genai``). When set and not imported yet,
     the instrumentor is applied when it is, so ``instrument()`` does not pay for importing a
-    library the application may load later or never (docs/performance.md has the cost)."""
+    library the application may load later or never (docs/performance.md has the cost).
+    Entries without it are applied only when enabled explicitly."""
+    extra: str | None = None
+    """llmops' extra that installs the client and its instrumentor (``llmops[openai]``)."""
+    hint: bool = True
+    """Point out a missing instrumentor when ``watch`` is imported (not for a module as
+    general as ``boto3``, which most applications import for something else)."""
+
+    def install_line(self) -> str:
+        """What to run to get this instrumentor."""
+        return (
+            f"pip install 'llmops[{self.extra}]'" if self.extra else f"pip install {self.package}"
+        )
 
 
 def _oi(
-    module: str, cls: str, package: str, library: str, watch: str | None = None
+    module: str,
+    cls: str,
+    package: str,
+    library: str,
+    watch: str,
+    extra: str | None = None,
 ) -> InstrumentorSpec:
     return InstrumentorSpec(
-        f"openinference.instrumentation.{module}:{cls}", package, library, watch
+        f"openinference.instrumentation.{module}:{cls}", package, library, watch, extra
     )
 
 
@@ -61,70 +88,134 @@ CATALOGUE: dict[str, InstrumentorSpec] = {
         "GoogleGenAIInstrumentor",
         "openinference-instrumentation-google-genai",
         "google-genai",
-        watch="google.genai",
+        "google.genai",
+        "google-genai",
     ),
     "google_adk": _oi(
         "google_adk",
         "GoogleADKInstrumentor",
         "openinference-instrumentation-google-adk",
         "google-adk",
+        "google.adk",
     ),
-    "openai": _oi("openai", "OpenAIInstrumentor", "openinference-instrumentation-openai", "openai"),
+    "openai": _oi(
+        "openai",
+        "OpenAIInstrumentor",
+        "openinference-instrumentation-openai",
+        "openai",
+        "openai",
+        "openai",
+    ),
     "anthropic": _oi(
-        "anthropic", "AnthropicInstrumentor", "openinference-instrumentation-anthropic", "anthropic"
+        "anthropic",
+        "AnthropicInstrumentor",
+        "openinference-instrumentation-anthropic",
+        "anthropic",
+        "anthropic",
+        "anthropic",
     ),
     "vertexai": _oi(
         "vertexai",
         "VertexAIInstrumentor",
         "openinference-instrumentation-vertexai",
         "google-cloud-aiplatform",
+        "vertexai",
     ),
     "langchain": _oi(
-        "langchain", "LangChainInstrumentor", "openinference-instrumentation-langchain", "langchain"
+        "langchain",
+        "LangChainInstrumentor",
+        "openinference-instrumentation-langchain",
+        "langchain-core",
+        "langchain_core",
+        "langchain",
     ),
     "llama_index": _oi(
         "llama_index",
         "LlamaIndexInstrumentor",
         "openinference-instrumentation-llama-index",
-        "llama-index",
+        "llama-index-core",
+        "llama_index.core",
     ),
     "litellm": _oi(
-        "litellm", "LiteLLMInstrumentor", "openinference-instrumentation-litellm", "litellm"
+        "litellm",
+        "LiteLLMInstrumentor",
+        "openinference-instrumentation-litellm",
+        "litellm",
+        "litellm",
+        "litellm",
     ),
-    "bedrock": _oi(
-        "bedrock", "BedrockInstrumentor", "openinference-instrumentation-bedrock", "boto3"
+    "bedrock": InstrumentorSpec(
+        "openinference.instrumentation.bedrock:BedrockInstrumentor",
+        "openinference-instrumentation-bedrock",
+        "boto3",
+        "boto3",
+        hint=False,
     ),
     "mistralai": _oi(
-        "mistralai", "MistralAIInstrumentor", "openinference-instrumentation-mistralai", "mistralai"
+        "mistralai",
+        "MistralAIInstrumentor",
+        "openinference-instrumentation-mistralai",
+        "mistralai",
+        "mistralai",
     ),
-    "groq": _oi("groq", "GroqInstrumentor", "openinference-instrumentation-groq", "groq"),
-    "dspy": _oi("dspy", "DSPyInstrumentor", "openinference-instrumentation-dspy", "dspy"),
-    "crewai": _oi("crewai", "CrewAIInstrumentor", "openinference-instrumentation-crewai", "crewai"),
+    "groq": _oi("groq", "GroqInstrumentor", "openinference-instrumentation-groq", "groq", "groq"),
+    "dspy": _oi("dspy", "DSPyInstrumentor", "openinference-instrumentation-dspy", "dspy", "dspy"),
+    "crewai": _oi(
+        "crewai", "CrewAIInstrumentor", "openinference-instrumentation-crewai", "crewai", "crewai"
+    ),
 }
 
 STRICT_KEY = "strict"
+AUTO_KEY = "auto"
+"""In an ``instrumentation`` mapping: ``auto: false`` applies only the entries set to true."""
 
 
 def register_instrumentor(key: str, spec: InstrumentorSpec, *, replace: bool = False) -> None:
     """Add an instrumentor to the catalogue under the config key ``key``."""
     if key in CATALOGUE and not replace and CATALOGUE[key] != spec:
         raise ValueError(f"instrumentor {key!r} is already in the catalogue; pass replace=True")
-    if key == STRICT_KEY or not key.isidentifier():
+    if key in (STRICT_KEY, AUTO_KEY) or not key.isidentifier():
         raise ValueError(f"invalid instrumentor key {key!r}")
     CATALOGUE[key] = spec
 
 
+class Selection(msgspec.Struct, frozen=True):
+    """What ``instrumentation:`` asks for: automatic or not, the entries set explicitly, and
+    whether an explicitly enabled entry that cannot run is an error."""
+
+    auto: bool = True
+    explicit: dict[str, bool] = {}
+    strict: bool = False
+
+
+def selection(value: Mapping[str, bool] | bool | str) -> Selection:
+    """``instrumentation:`` as written (``auto``, ``none``, a boolean or a mapping)."""
+    if value is False or value == "none":
+        return Selection(auto=False)
+    if value is True or value == "auto":
+        return Selection()
+    assert isinstance(value, Mapping)
+    entries = dict(value)
+    strict = bool(entries.pop(STRICT_KEY, False))
+    auto = bool(entries.pop(AUTO_KEY, True))
+    return Selection(auto=auto, explicit=entries, strict=strict)
+
+
 class Applied(msgspec.Struct):
-    """An instrumentor that llmops turned on (or will, when its library is imported), and so
-    must turn off."""
+    """An instrumentor that llmops turned on (or will, when its library is imported), or a
+    hint waiting for a library imported without its instrumentor; all undone on shutdown."""
 
     key: str
     instrumentor: Any = None
-    """``None`` while waiting for the library's import."""
+    """``None`` while waiting for the library's import (or for a hint)."""
     cancelled: bool = False
+    hint: bool = False
+    cancel_hook: Any = None
 
     def uninstrument(self) -> None:
         self.cancelled = True  # a pending import hook does nothing any more
+        if self.cancel_hook is not None:
+            self.cancel_hook()
         if self.instrumentor is None:
             return
         try:
@@ -134,25 +225,69 @@ class Applied(msgspec.Struct):
 
 
 def apply_instrumentors(
-    selection: Mapping[str, bool],
+    value: Mapping[str, bool] | bool | str,
     provider: TracerProvider,
     *,
     where: str,
     trace_config: Mapping[str, Any] | None = None,
+    hinted: set[str] | None = None,
 ) -> list[Applied]:
-    """Instrument every enabled entry with ``provider``; return what was applied.
+    """Instrument what ``value`` (``instrumentation:``) selects with ``provider``; return what
+    was applied or is waiting for its library's import.
 
     ``trace_config`` holds OpenInference privacy settings (``hide_inputs``, ...) from the
     ``tracing`` section; every OpenInference instrumentor gets them as its ``TraceConfig``.
+    ``hinted`` holds the keys whose missing instrumentor was already pointed out.
 
-    A missing package is a warning naming what to install (an error with ``strict: true``).
-    An instrumentor that raises is reported by name and the others still run: the host
-    application is never broken.
+    An explicitly enabled entry whose package is missing is a warning naming what to install
+    (an error with ``strict: true``). An instrumentor that raises is reported by name and the
+    others still run: the host application is never broken.
     """
-    strict = bool(selection.get(STRICT_KEY, False))
+    chosen = selection(value)
     applied: list[Applied] = []
+    hinted = set() if hinted is None else hinted
+    _quiet_native_tracing(chosen)
+    installed: set[str] | None = None
+    for key, spec in CATALOGUE.items():
+        on = chosen.explicit.get(key)
+        if on is True:
+            _apply_explicit(key, spec, provider, trace_config, applied, chosen.strict, where)
+        elif on is None and chosen.auto and spec.watch is not None:
+            if installed is None:
+                installed = installed_instrumentors()
+            if _module_of(spec) in installed:
+                applied.append(_when_imported(key, spec, provider, trace_config))
+            elif spec.hint and key not in hinted:
+                applied.append(_hint_when_imported(key, spec, hinted))
+    return applied
 
-    def refuse(key: str, message: str, cause: Exception | None = None) -> None:
+
+NATIVE_TRACING_SWITCHES = {"anthropic": "ANTHROPIC_OPEN_TELEMETRY"}
+"""Clients that trace themselves once a global TracerProvider exists: with their OpenInference
+instrumentor on as well, every call would be two LLM spans (and, streamed, two traces)."""
+
+
+def _quiet_native_tracing(chosen: Selection) -> None:
+    import os
+
+    for key, variable in NATIVE_TRACING_SWITCHES.items():
+        on = chosen.explicit.get(key)
+        if on or (on is None and chosen.auto):
+            os.environ.setdefault(variable, "false")  # an explicit value wins
+
+
+def _apply_explicit(
+    key: str,
+    spec: InstrumentorSpec,
+    provider: TracerProvider,
+    trace_config: Mapping[str, Any] | None,
+    applied: list[Applied],
+    strict: bool,
+    where: str,
+) -> None:
+    """An entry set to ``true``: applied now, or when its library is imported (not strict)."""
+
+    def refuse(message: str, cause: Exception | None = None) -> None:
         """An error with ``strict`` (undoing what this call applied), else a warning."""
         if strict:
             _undo(applied)
@@ -161,32 +296,65 @@ def apply_instrumentors(
                 path=None if where == "<defaults>" else where,
                 field=f"$.instrumentation.{key}",
             ) from cause
-        warnings.warn(f"llmops: {message}", RuntimeWarning, stacklevel=4)
+        warnings.warn(f"llmops: {message}", RuntimeWarning, stacklevel=5)
 
-    for key, on in selection.items():
-        if key == STRICT_KEY or not on:
+    deferred = not strict and spec.watch is not None and spec.watch not in sys.modules
+    problem = _missing_package(spec) if deferred else dependency_problem(spec)
+    if problem is not None:
+        refuse(f"instrumentation.{key} is enabled but {problem}")
+    elif deferred:
+        applied.append(_when_imported(key, spec, provider, trace_config))
+    else:
+        try:
+            instrumentor = _instrument_now(key, spec, provider, trace_config)
+        except Exception as exc:
+            message = f"instrumenting {key} ({spec.target}) failed: {type(exc).__name__}: {exc}"
+            refuse(message, exc)
+            return
+        if instrumentor is not None:
+            applied.append(Applied(key, instrumentor))
+            logger.debug("llmops: instrumented %s", key)
+
+
+def _module_of(spec: InstrumentorSpec) -> str:
+    return spec.target.partition(":")[0]
+
+
+def installed_instrumentors() -> set[str]:
+    """The instrumentor modules installed, found without importing any: the subpackages of
+    ``openinference.instrumentation`` on disk, by full name."""
+    import importlib.util
+    import os
+
+    try:
+        found = importlib.util.find_spec("openinference.instrumentation")
+    except (ImportError, ValueError):
+        found = None
+    names: set[str] = set()
+    for folder in (found.submodule_search_locations or []) if found is not None else []:
+        try:
+            entries = os.listdir(folder)
+        except OSError:
             continue
-        spec = CATALOGUE[key]
-        deferred = not strict and spec.watch is not None and spec.watch not in sys.modules
-        problem = _missing_package(spec) if deferred else dependency_problem(spec)
-        if problem is not None:
-            refuse(key, f"instrumentation.{key} is enabled but {problem}")
-        elif deferred:
-            applied.append(_when_imported(key, spec, provider, trace_config))
-        else:
-            try:
-                instrumentor = _instrument_now(key, spec, provider, trace_config)
-            except Exception as exc:
-                refuse(
-                    key,
-                    f"instrumenting {key} ({spec.target}) failed: {type(exc).__name__}: {exc}",
-                    exc,
-                )
-                continue
-            if instrumentor is not None:
-                applied.append(Applied(key, instrumentor))
-                logger.debug("llmops: instrumented %s", key)
-    return applied
+        names.update(
+            f"openinference.instrumentation.{entry}"
+            for entry in entries
+            if entry.isidentifier() and os.path.isfile(os.path.join(folder, entry, "__init__.py"))
+        )
+    for spec in CATALOGUE.values():  # entries a platform added, outside OpenInference
+        module = _module_of(spec)
+        if not module.startswith("openinference.") and _top_level_exists(module):
+            names.add(module)
+    return names
+
+
+def _top_level_exists(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module.partition(".")[0]) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _instrument_now(
@@ -217,7 +385,7 @@ def _when_imported(
 
     The hook runs inside the application's import statement: it never raises into it.
     """
-    from wrapt import register_post_import_hook
+    from ._import_hooks import when_imported
 
     pending = Applied(key)
 
@@ -228,7 +396,7 @@ def _when_imported(
             problem = dependency_problem(spec)
             if problem is not None:
                 warnings.warn(
-                    f"llmops: instrumentation.{key} is enabled but {problem}",
+                    f"llmops: instrumentation.{key} cannot run: {problem}",
                     RuntimeWarning,
                     stacklevel=2,
                 )
@@ -244,8 +412,33 @@ def _when_imported(
         logger.debug("llmops: instrumented %s when %s was imported", key, spec.watch)
 
     assert spec.watch is not None
-    register_post_import_hook(hook, spec.watch)
+    pending.cancel_hook = when_imported(spec.watch, hook)
     return pending
+
+
+def _hint_when_imported(key: str, spec: InstrumentorSpec, hinted: set[str]) -> Applied:
+    """Say once, when the application imports ``spec.watch``, that its calls are not traced
+    for want of the instrumentor: the commonest reason for an empty trace view."""
+    from ._import_hooks import when_imported
+
+    waiting = Applied(key, hint=True)
+
+    def hint(_module: object) -> None:
+        if waiting.cancelled or key in hinted:
+            return
+        hinted.add(key)
+        logger.warning(
+            "llmops: the application uses %s, but %s is not installed, so its calls are not "
+            "traced: %s (or set instrumentation.%s: false)",
+            spec.watch,
+            spec.package,
+            spec.install_line(),
+            key,
+        )
+
+    assert spec.watch is not None
+    waiting.cancel_hook = when_imported(spec.watch, hint)
+    return waiting
 
 
 def _trace_config(settings: Mapping[str, Any]) -> Any:

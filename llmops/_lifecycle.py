@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from opentelemetry.sdk.trace import TracerProvider
 
+    from ._instrumentors import Applied
     from ._plan import Plan
     from ._platform import Platform
     from ._processors import ProviderSlot
@@ -47,6 +48,8 @@ class Lifecycle:
         """The thread running :meth:`close`, while it does."""
         self.terminate_after_close = False
         """SIGTERM arrived during :meth:`close` in the same thread: die once it is done."""
+        self.hinted: set[str] = set()
+        """Catalogue entries whose missing instrumentor was pointed out (once a process)."""
         self._atexit_registered = False
 
     def slot_for(self, provider: TracerProvider) -> ProviderSlot:
@@ -114,14 +117,15 @@ class Lifecycle:
                 setup.provider,
                 where=plan.where,
                 trace_config=settings.tracing.trace_config(),
+                hinted=self.hinted,
             )
         except BaseException:
             close(setup, keep_provider=setup.provider is self.owned_global)
             raise
-        logging.getLogger("llmops").info(
-            "llmops: tracing to %s",
-            "; ".join(c.setup.description or c.name for c in contributions),
-        )
+        line = _announcement(contributions, setup.applied)
+        logging.getLogger("llmops").info("%s", line)
+        if settings.tracing.announce:
+            print(line, file=sys.stderr, flush=True)
         return setup
 
     def close(self) -> None:
@@ -180,6 +184,20 @@ class Lifecycle:
         self.owned_global = None
         trace._TRACER_PROVIDER_SET_ONCE = Once()
         trace._TRACER_PROVIDER = None
+
+
+def _announcement(contributions: Sequence[Contribution], applied: Sequence[Applied]) -> str:
+    """The one line ``instrument()`` writes: where traces go, what is instrumented."""
+    where = "; ".join(c.setup.description or c.name for c in contributions)
+    now = [a.key for a in applied if a.instrumentor is not None]
+    later = [a.key for a in applied if a.instrumentor is None and not a.hint]
+    parts = []
+    if now:
+        parts.append(", ".join(now))
+    if later:
+        parts.append(f"{', '.join(later)} when imported")
+    what = f"instrumenting {'; '.join(parts)}" if parts else "no library instrumented"
+    return f"llmops: tracing to {where}; {what}"
 
 
 def _contributions(plan: Plan) -> list[Contribution]:

@@ -334,20 +334,24 @@ def _unknown_section(
 def _check_instrumentation(config: LoadedConfig) -> None:
     """Every key names a catalogue entry; with ``strict``, every enabled one can run here
     (``instrument()`` would refuse it later otherwise, and ``llmops check`` must too)."""
-    from ._instrumentors import CATALOGUE, STRICT_KEY, dependency_problem
+    from ._instrumentors import AUTO_KEY, CATALOGUE, STRICT_KEY, dependency_problem, selection
 
-    selection = config.settings.instrumentation
-    for key in selection:
-        if key != STRICT_KEY and key not in CATALOGUE:
+    value = config.settings.instrumentation
+    if not isinstance(value, dict):
+        return
+    reserved = [STRICT_KEY, AUTO_KEY]
+    for key in value:
+        if key not in reserved and key not in CATALOGUE:
             raise config.error(
                 f"$.instrumentation.{key}",
-                f"unknown instrumentor {key!r}{did_you_mean(key, [*CATALOGUE, STRICT_KEY])} "
-                f"Known: {', '.join(sorted(CATALOGUE))} (and 'strict').",
+                f"unknown instrumentor {key!r}{did_you_mean(key, [*CATALOGUE, *reserved])} "
+                f"Known: {', '.join(sorted(CATALOGUE))} (and 'auto', 'strict').",
             )
-    if not selection.get(STRICT_KEY):
+    chosen = selection(value)
+    if not chosen.strict:
         return
-    for key, on in selection.items():
-        if key != STRICT_KEY and on and (problem := dependency_problem(CATALOGUE[key])):
+    for key, on in chosen.explicit.items():
+        if on and (problem := dependency_problem(CATALOGUE[key])):
             raise config.error(
                 f"$.instrumentation.{key}", f"instrumentation.{key} is enabled but {problem}"
             )

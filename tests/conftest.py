@@ -92,6 +92,9 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     for name in list(os.environ):
         if name.startswith(ENV_PREFIXES):
             monkeypatch.delenv(name)
+    # instrument()'s one set-up line on stderr is tested in tests/test_announce.py; elsewhere
+    # it would be one more line in every stderr a test counts.
+    monkeypatch.setenv("LLMOPS_ANNOUNCE", "0")
     monkeypatch.chdir(tmp_path)
     llmops.testing.reset()
     yield

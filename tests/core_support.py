@@ -157,6 +157,7 @@ def subprocess_env() -> dict[str, str]:
     """The environment for a child Python: no ambient llmops/OTel/Phoenix configuration."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["LLMOPS_ANNOUNCE"] = "0"  # the set-up line: tests/test_announce.py
     env.pop("PYTHONWARNINGS", None)
     return env
 

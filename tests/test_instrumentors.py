@@ -72,6 +72,9 @@ def test_catalogue_covers_the_documented_instrumentors() -> None:
 
 
 def test_google_genai_applied_and_uninstrumented_on_shutdown(tmp_path: Path) -> None:
+    import google.genai  # imported: applied at once, not when imported
+
+    assert google.genai
     assert not genai_instrumentor().is_instrumented_by_opentelemetry
     instrument(tmp_path, "  google_genai: true\n")
     assert genai_instrumentor().is_instrumented_by_opentelemetry
@@ -182,15 +185,97 @@ def test_real_catalogue_entry_without_its_package(tmp_path: Path) -> None:
         instrument(tmp_path, "  crewai: true\n")
 
 
-def test_nothing_is_instrumented_unless_the_config_enables_it(tmp_path: Path) -> None:
-    # Opt-in: applying GoogleGenAIInstrumentor imports google-genai (~0.9 s), which an
-    # application that does not call Gemini must not pay.
+AUTO_APP = """
+import json, sys
+import llmops
+
+llmops.instrument("arize", config_path=sys.argv[1])
+report = {
+    "imported_at_setup": sorted(
+        m for m in sys.modules
+        if m.startswith(("google.genai", "openai", "anthropic", "openinference.instrumentation."))
+    ),
+}
+from google import genai  # the application's own import
+from openinference.instrumentation.google_genai import GoogleGenAIInstrumentor
+
+report["google_genai"] = GoogleGenAIInstrumentor().is_instrumented_by_opentelemetry
+import openai
+from openinference.instrumentation.openai import OpenAIInstrumentor
+
+report["openai"] = OpenAIInstrumentor().is_instrumented_by_opentelemetry
+llmops.shutdown()
+report["after_shutdown"] = GoogleGenAIInstrumentor().is_instrumented_by_opentelemetry
+print("REPORT " + json.dumps(report))
+"""
+
+
+@pytest.mark.parametrize(
+    ("instrumentation", "genai", "openai"),
+    [
+        ("", True, True),  # the default: automatic
+        ("instrumentation: auto\n", True, True),
+        ("instrumentation: {openai: false}\n", True, False),
+        ("instrumentation: {auto: false, openai: true}\n", False, True),
+        ("instrumentation: false\n", False, False),
+        ("instrumentation: none\n", False, False),
+    ],
+)
+def test_installed_instrumentors_apply_when_their_library_is_imported(
+    tmp_path: Path, instrumentation: str, genai: bool, openai: bool
+) -> None:
+    """Issue 14: every installed instrumentor is on by default, applied when the application
+    imports its library; ``instrument()`` itself imports no library and no instrumentor."""
+    import json
+
     path = tmp_path / "llmops.yaml"
     path.write_text(
-        f"arize:\n  endpoint: http://127.0.0.1:{free_port()}/v1/traces\n", encoding="utf-8"
+        f"arize:\n  endpoint: http://127.0.0.1:{free_port()}/v1/traces\n{instrumentation}",
+        encoding="utf-8",
     )
-    llmops.instrument(Platform.ARIZE, config_path=path)
-    assert not genai_instrumentor().is_instrumented_by_opentelemetry
+    result, _ = run_python(AUTO_APP, str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(x for x in result.stdout.splitlines() if x.startswith("REPORT "))
+    report = json.loads(line[len("REPORT ") :])
+    assert report["imported_at_setup"] == []
+    assert report["google_genai"] is genai
+    assert report["openai"] is openai
+    assert report["after_shutdown"] is False
+
+
+def test_a_library_imported_without_its_instrumentor_gets_one_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The commonest reason for an empty trace view: the client is there, its instrumentor
+    is not. One warning, with the exact install line, when the application imports it."""
+    import importlib
+    import sys
+
+    module = "tests.instrumentor_fakes_client"
+    register_instrumentor(
+        "fakeclient",
+        InstrumentorSpec(
+            f"openinference.instrumentation.{MISSING_PACKAGE.replace('-', '_')}:X",
+            MISSING_PACKAGE,
+            "llmops",
+            watch=module,
+            extra="fakeclient",
+        ),
+    )
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    caplog.set_level(logging.WARNING, logger="llmops")
+    instrument(tmp_path, "  recording: true\n")
+    assert not [r for r in caplog.records if "fakeclient" in r.getMessage()]  # not imported yet
+    importlib.import_module(module)
+    hints = [r.getMessage() for r in caplog.records if MISSING_PACKAGE in r.getMessage()]
+    assert hints == [
+        f"llmops: the application uses {module}, but {MISSING_PACKAGE} is not installed, so "
+        "its calls are not traced: pip install 'llmops[fakeclient]' (or set "
+        "instrumentation.fakeclient: false)"
+    ]
+    instrument(tmp_path, "  recording: false\n")  # reconfigured: not said twice
+    hints = [r.getMessage() for r in caplog.records if MISSING_PACKAGE in r.getMessage()]
+    assert len(hints) == 1
 
 
 # -- broken instrumentors never break the application --------------------------------------------

@@ -207,20 +207,50 @@ def _http(probe: Probe, timeout: float) -> Result:
 # -- instrumentors -----------------------------------------------------------------------------
 
 
-def _instrumentor_checks(selection: dict[str, bool]) -> list[Result]:
-    from .._instrumentors import CATALOGUE, STRICT_KEY
+def _instrumentor_checks(value: Any) -> list[Result]:
+    """What ``instrument()`` would instrument, and each catalogue library installed without
+    its instrumentor (its calls would not be traced)."""
+    from .._instrumentors import CATALOGUE, installed_instrumentors, selection
 
-    enabled = [k for k, on in selection.items() if on and k != STRICT_KEY]
-    if not enabled:
-        return [Result("instrumentation", "SKIP", "no instrumentor enabled in the config")]
-    failing = "FAIL" if selection.get(STRICT_KEY) else "WARN"
+    chosen = selection(value)
+    installed = installed_instrumentors()
+    failing = "FAIL" if chosen.strict else "WARN"
     results = []
-    for key in enabled:
-        spec = CATALOGUE[key]
-        problem, detail = _instrumentor_problem(spec)
-        status = "PASS" if problem is None else failing
-        results.append(Result(f"instrumentor {key}", status, problem or detail))
+    for key, spec in CATALOGUE.items():
+        on = chosen.explicit.get(key)
+        name = f"instrumentor {key}"
+        if on is True:
+            problem, detail = _instrumentor_problem(spec)
+            status = "PASS" if problem is None else failing
+            results.append(Result(name, status, problem or f"{detail} (enabled)"))
+        elif on is None and chosen.auto and spec.watch is not None:
+            if spec.target.partition(":")[0] in installed:
+                problem, detail = _instrumentor_problem(spec)
+                when = f"applied when the application imports {spec.watch}"
+                status = "PASS" if problem is None else "WARN"
+                results.append(Result(name, status, problem or f"{detail}; {when}"))
+            elif spec.hint and (library := _version(spec.library)) is not None:
+                results.append(
+                    Result(
+                        name,
+                        "WARN",
+                        f"{spec.library} {library} is installed but {spec.package} is not, so "
+                        f"its calls are not traced: {spec.install_line()}",
+                    )
+                )
+    if not results:
+        why = "instrumentation is off" if not chosen.auto else "no catalogue library installed"
+        return [Result("instrumentation", "SKIP", why)]
     return results
+
+
+def _version(distribution: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
 
 
 def _instrumentor_problem(spec: Any) -> tuple[str | None, str]:

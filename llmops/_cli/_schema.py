@@ -92,7 +92,8 @@ def _allow_interpolation(node: Any) -> None:
         props = node.get("properties")
         if isinstance(props, dict):
             for name, prop in props.items():
-                if isinstance(prop, dict) and prop.get("type") in {"number", "integer", "boolean"}:
+                kind = prop.get("type") if isinstance(prop, dict) else None
+                if isinstance(kind, str) and kind in {"number", "integer", "boolean"}:
                     keep = {k: prop[k] for k in ("description", "default") if k in prop}
                     typed = {k: v for k, v in prop.items() if k not in keep}
                     props[name] = {"anyOf": [typed, _INTERPOLATION], **keep}
@@ -186,25 +187,34 @@ def config_schema(
 
 
 def _instrumentation_schema(description: str) -> dict[str, Any]:
-    """``instrumentation:``: a boolean per catalogue entry, and ``strict``."""
-    from .._instrumentors import CATALOGUE, STRICT_KEY
+    """``instrumentation:``: ``auto`` / ``none`` / a boolean, or a boolean per catalogue
+    entry with ``auto`` and ``strict``."""
+    from .._instrumentors import AUTO_KEY, CATALOGUE, STRICT_KEY
 
-    entries = {
+    entries: dict[str, dict[str, Any]] = {
         key: {
             "type": "boolean",
             "description": f"{spec.package} (instruments {spec.library})",
-            "default": False,
         }
         for key, spec in CATALOGUE.items()
+    }
+    entries[AUTO_KEY] = {
+        "type": "boolean",
+        "description": "Apply every installed instrumentor not set here (false: only those "
+        "set to true).",
+        "default": True,
     }
     entries[STRICT_KEY] = {
         "type": "boolean",
         "description": "An enabled instrumentor that cannot run is an error, not a warning.",
         "default": False,
     }
+    # "properties" and "pattern" each apply to one type only: objects and strings.
     return {
         "description": description,
-        "type": "object",
+        "default": "auto",
+        "type": ["object", "boolean", "string"],
+        "pattern": "^(auto|none)$",
         "properties": entries,
         "additionalProperties": False,
     }

@@ -1,0 +1,1 @@
+"""A stand-in client library for the instrumentor tests: importing it is all it does."""
