@@ -226,6 +226,16 @@ class GuardedExporter(SpanExporter):
         message = relayable(message, self._secrets)
         self._last_note = message.splitlines()[0][:300] if message else None
         logger.debug("llmops: %s: %s: %s", self.culprit, record.name, message)
+        if not self._failing and not self._closing and "retrying" in message.lower():
+            # The exporter retries until export_timeout_s; say it now, not when it gives up.
+            self._failing = True
+            logger.warning(
+                "llmops: %s: the export is failing (%s); it is retried until "
+                "tracing.export_timeout_s, then counted as failed. The application carries "
+                "on; further failures are counted (llmops.stats()) and summarised at shutdown",
+                self.culprit,
+                self._last_note,
+            )
 
     def _for_this_process(self) -> None:
         pid = os.getpid()

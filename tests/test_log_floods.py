@@ -8,6 +8,7 @@ writes WARNING and above to stderr), as an application that configured nothing w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -100,11 +101,8 @@ def plain_tcp_server() -> Iterator[int]:
                 conn, _ = server.accept()
             except OSError:
                 continue
-            with conn:
-                try:
-                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\nnot tls\r\n")
-                except OSError:
-                    pass
+            with conn, contextlib.suppress(OSError):
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\nnot tls\r\n")
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
