@@ -9,6 +9,7 @@ import contextlib
 import functools
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -537,6 +538,42 @@ class ExperimentExporter(SpanExporter):
             self._inner.shutdown()
 
 
+class _NoLitellmHere:
+    """On ``sys.meta_path``: refuses ``import litellm`` on a thread that asked it to.
+
+    MLflow prices every LLM span it stores with litellm when litellm is installed, and
+    importing litellm takes seconds (``docs/platforms/mlflow.md``): done in the export thread,
+    it holds the first export past the exit bound and competes with the application for the
+    interpreter. Refused there, MLflow uses its own price table. Other threads, and a litellm
+    the application has already imported, are untouched.
+    """
+
+    def __init__(self) -> None:
+        self.refusing = threading.local()
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if getattr(self.refusing, "on", False) and name.partition(".")[0] == "litellm":
+            raise ImportError("llmops: litellm is not imported from MLflow's export thread")
+        return None
+
+
+_NO_LITELLM = _NoLitellmHere()
+
+
+@contextlib.contextmanager
+def _without_litellm_import() -> Iterator[None]:
+    if "litellm" in sys.modules:
+        yield
+        return
+    if _NO_LITELLM not in sys.meta_path:
+        sys.meta_path.insert(0, _NO_LITELLM)
+    _NO_LITELLM.refusing.on = True
+    try:
+        yield
+    finally:
+        _NO_LITELLM.refusing.on = False
+
+
 class StoreExporter(SpanExporter):
     """Writes spans into an MLflow store in-process, as the server's ``/v1/traces`` does:
     OTLP protobuf spans, then ``mlflow.entities.Span.from_otel_proto``, then ``log_spans``.
@@ -556,14 +593,15 @@ class StoreExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
-            request = self._encode(spans)
-            converted = [
-                self._from_proto(span, resource=resource_spans.resource)
-                for resource_spans in request.resource_spans
-                for scope_spans in resource_spans.scope_spans
-                for span in scope_spans.spans
-            ]
-            self._client.log_spans(self._experiment_id, converted)
+            with _without_litellm_import():
+                request = self._encode(spans)
+                converted = [
+                    self._from_proto(span, resource=resource_spans.resource)
+                    for resource_spans in request.resource_spans
+                    for scope_spans in resource_spans.scope_spans
+                    for span in scope_spans.spans
+                ]
+                self._client.log_spans(self._experiment_id, converted)
         except Exception as exc:  # never into the export thread; logged once per failure streak
             if not self._failing:
                 logger.warning(

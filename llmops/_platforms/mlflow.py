@@ -171,6 +171,9 @@ class MlflowPlatform:
             # Without a remote price list, MLflow skips cost estimates instead of stalling
             # the first export on a network that cannot reach it. An explicit value wins.
             os.environ.setdefault("MLFLOW_MODEL_CATALOG_URI", "")
+            # MLflow prices LLM spans through litellm when it is installed, whose import
+            # fetches a price list from the internet unless told to use its own copy.
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
             target = StoreTarget(details)
         exporter = ExperimentExporter(target, details)
         if details.kind == "server":
