@@ -83,7 +83,10 @@ def show_traces(since_ms: int) -> None:
         for span in trace.data.spans:
             children.setdefault(span.parent_id, []).append(span)
         _print_tree(children, None, "")
-    print("\nSee them in the MLflow UI: mlflow ui --backend-store-uri sqlite:///mlflow.db")
+    print(
+        "\nSee them in the MLflow UI (the full mlflow package): "
+        "pip install 'llmops[mlflow-ui]' && mlflow ui --backend-store-uri sqlite:///mlflow.db"
+    )
 
 
 def _print_tree(children: dict[str | None, list[Any]], parent: str | None, indent: str) -> None:
