@@ -33,6 +33,9 @@ __all__ = [
 ]
 
 ENV_PREFIXES = (
+    "ANTHROPIC_OPEN_TELEMETRY",  # llmops sets it while the anthropic instrumentor is on
+    "GRPC_VERBOSITY",  # llmops sets it before it imports gRPC
+    "LITELLM_LOCAL_MODEL_COST_MAP",  # the MLflow platform sets it
     "PHOENIX_",
     "OTEL_",
     "ARIZE_",

@@ -162,8 +162,9 @@ class Backend:
     name: str
     provider: Any = None
     """The ``TracerProvider`` ``llmops.instrument`` returned."""
-    sdk_spans: bool = True
-    """Whether the SDK's own spans are expected (``ANTHROPIC_OPEN_TELEMETRY`` not false)."""
+    sdk_spans: bool = False
+    """Whether the SDK's own spans are expected: llmops turns them off
+    (``ANTHROPIC_OPEN_TELEMETRY=false``) unless the application set the variable itself."""
 
     def instrument(self, tmp_path: Path) -> None:
         raise NotImplementedError
@@ -550,13 +551,13 @@ def test_tool_use_round_trip(backend: Backend, client: Any, anthropic_stub: Anth
     )
 
 
-def test_sdk_spans_turned_off(
+def test_sdk_spans_kept_when_the_application_asks_for_them(
     backend: Backend, anthropic_stub: AnthropicStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``ANTHROPIC_OPEN_TELEMETRY=false`` (read when a client is made) leaves the OpenInference
-    span alone in its trace."""
-    monkeypatch.setenv("ANTHROPIC_OPEN_TELEMETRY", "false")
-    backend.sdk_spans = False
+    """llmops sets ``ANTHROPIC_OPEN_TELEMETRY=false`` only when it is unset: an application
+    that set it to true keeps the SDK's own span of each call, inside the OpenInference one."""
+    monkeypatch.setenv("ANTHROPIC_OPEN_TELEMETRY", "true")
+    backend.sdk_spans = True
     with anthropic.Anthropic(base_url=anthropic_stub.base_url, api_key="test") as client:
         client.messages.create(model=MODEL, max_tokens=256, messages=_user(PROMPT))
     llmops.shutdown()
