@@ -58,6 +58,8 @@ class Expected:
     """Where the reply is under ``llm.output_messages.0.`` (the Responses API nests it)."""
     tool_schema: str | None = None
     """A function whose schema must be in ``llm.tools.0.tool.json_schema``."""
+    output_role: str = "assistant"
+    """The reply's role (Gemini's is ``model``)."""
 
     @property
     def total_tokens(self) -> int:
@@ -172,7 +174,7 @@ def _check_phoenix_span(span: dict[str, Any], expected: Expected) -> None:
         prefix = f"llm.input_messages.{index}.message"
         assert attribute(f"{prefix}.role") == role, name
         assert attribute(f"{prefix}.content") == expected.prompt, name
-    assert attribute("llm.output_messages.0.message.role") == "assistant", name
+    assert attribute("llm.output_messages.0.message.role") == expected.output_role, name
     if expected.tool_call is None:
         key = f"llm.output_messages.0.{expected.output_message_key}"
         assert attribute(key) == expected.output, (name, key)
