@@ -442,6 +442,41 @@ def test_doctor_checks_the_instrumentors(
     assert "pip install openinference-instrumentation-crewai" in rows["config"]["detail"]
 
 
+def test_doctor_lists_clients_installed_without_their_instrumentor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: what would leave the trace view empty, said before the application runs."""
+    from llmops import _instrumentors
+    from llmops._instrumentors import InstrumentorSpec
+
+    monkeypatch.setattr(_instrumentors, "CATALOGUE", dict(_instrumentors.CATALOGUE))
+    _instrumentors.register_instrumentor(
+        "fakeclient",
+        InstrumentorSpec(
+            "openinference.instrumentation.llmops_test_missing:X",
+            "llmops-test-missing-instrumentor",
+            "llmops",  # installed: the "client" is there, its instrumentor is not
+            watch="llmops_fake_client",
+            extra="fakeclient",
+        ),
+    )
+    config = write(tmp_path / "llmops.yaml", "service: {name: doctor}\n")
+    code, rows = _doctor(capsys, str(config))
+    assert code == EXIT_OK  # a hint, not a failure
+    row = rows["instrumentor fakeclient"]
+    assert row["status"] == "WARN"
+    assert "llmops-test-missing-instrumentor is not" in row["detail"]
+    assert "pip install 'llmops[fakeclient]'" in row["detail"]
+    # An installed instrumentor is listed as applied on import.
+    assert rows["instrumentor google_genai"]["status"] == "PASS"
+    assert (
+        "when the application imports google.genai" in rows["instrumentor google_genai"]["detail"]
+    )
+    write(config, "instrumentation: false\n")
+    code, rows = _doctor(capsys, str(config))
+    assert rows["instrumentation"]["status"] == "SKIP"
+
+
 def test_doctor_local_mlflow_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write(tmp_path / "llmops.yaml", "platform: mlflow\n")
     code, rows = _doctor(capsys, str(config))
