@@ -23,6 +23,14 @@ from llmops._cli import EXIT_FAILED, EXIT_OK, main
 from llmops._registry import _default
 from tests.core_support import free_port
 
+
+@pytest.fixture(autouse=True)
+def _announce_as_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests compare configs with the defaults: the suite's LLMOPS_ANNOUNCE=0
+    (``conftest.py``) would be a value from the environment."""
+    monkeypatch.delenv("LLMOPS_ANNOUNCE", raising=False)
+
+
 CLI = Path(llmops.__file__).resolve().parent / "_cli"
 
 

@@ -14,6 +14,14 @@ from llmops._config import LoadedConfig, ServiceConfig, Settings, TracingConfig,
 from llmops._plan import make_plan
 from llmops._platforms.arize import ArizeConfig
 
+
+@pytest.fixture(autouse=True)
+def _announce_as_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests compare configs with the defaults: the suite's LLMOPS_ANNOUNCE=0
+    (``conftest.py``) would be a value from the environment."""
+    monkeypatch.delenv("LLMOPS_ANNOUNCE", raising=False)
+
+
 KNOWN = ["arize", "mlflow"]
 
 
