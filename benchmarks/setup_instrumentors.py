@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF002  (the dashes and multiplication signs are meant)
 """Set-up with every instrumentor of the catalogue installed (issue 14), against the floor.
 
     python benchmarks/setup_instrumentors.py [--rounds 15]

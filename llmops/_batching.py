@@ -33,6 +33,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 __all__ = [
     "DROP_WARNING_INTERVAL_S",
@@ -50,6 +51,8 @@ _SPAN_OVERHEAD = 128
 """Bytes a span takes in OTLP besides its name and attributes: ids, times, kind, status."""
 _ITEM_OVERHEAD = 8
 """Bytes an attribute takes besides its key and value: tags, lengths, the value's type."""
+_FALLBACK_SIZE = 4096
+"""The size assumed for a span whose parts cannot be measured."""
 
 
 def _value_size(value: object) -> int:
@@ -62,30 +65,44 @@ def _value_size(value: object) -> int:
     return 10  # a number or a boolean, varint-encoded
 
 
+def _text_size(value: object) -> int:
+    return len(value) if type(value) is str else 0
+
+
 def estimate_size(span: ReadableSpan) -> int:
     """About how many bytes ``span`` takes in an OTLP export: its name, its attributes' keys
-    and values, its events, its links.
+    and values, its status description, its events, its links.
 
     Strings count one byte per character: exact for ASCII, an underestimate for other text,
-    which :func:`wire_size` measures exactly in the export thread.
+    which :func:`wire_size` measures exactly in the export thread. Never raises: it runs in
+    ``span.end()``, and the SDK accepts spans whose name is not a string.
     """
-    size = _SPAN_OVERHEAD + len(span._name)
-    attributes = span._attributes
-    if attributes:
-        for key, value in getattr(attributes, "_dict", attributes).items():
-            size += (
-                _ITEM_OVERHEAD
-                + len(key)
-                + (len(value) if type(value) is str else _value_size(value))
-            )
-    if span._events:
-        for event in span._events:
-            size += _SPAN_OVERHEAD + len(event.name)
-            for key, value in (event.attributes or {}).items():
-                size += _ITEM_OVERHEAD + len(key) + _value_size(value)
-    if span._links:
-        size += len(span._links) * _SPAN_OVERHEAD
-    return size
+    try:
+        size = _SPAN_OVERHEAD + _text_size(span._name)
+        attributes = span._attributes
+        if attributes:
+            for key, value in getattr(attributes, "_dict", attributes).items():
+                size += (
+                    _ITEM_OVERHEAD
+                    + len(key)
+                    + (len(value) if type(value) is str else _value_size(value))
+                )
+        status = span._status
+        if status is not None and status.description:
+            size += _text_size(status.description)
+        if span._events:
+            for event in span._events:
+                size += _SPAN_OVERHEAD + _text_size(event.name)
+                for key, value in (event.attributes or {}).items():
+                    size += _ITEM_OVERHEAD + _text_size(key) + _value_size(value)
+        if span._links:
+            for link in span._links:
+                size += _SPAN_OVERHEAD
+                for key, value in (link.attributes or {}).items():
+                    size += _ITEM_OVERHEAD + _text_size(key) + _value_size(value)
+        return size
+    except Exception:  # an attribute container of another kind: a fixed guess, never a raise
+        return _FALLBACK_SIZE
 
 
 def _text_excess(value: object) -> int:
@@ -99,17 +116,25 @@ def _text_excess(value: object) -> int:
 
 def wire_size(span: ReadableSpan, estimate: int) -> int:
     """``estimate`` corrected for text that is not ASCII (export thread only)."""
-    excess = _text_excess(span._name)
-    for key, value in (span._attributes or {}).items():
-        excess += _text_excess(key) + _text_excess(value)
-    for event in span._events or ():
-        for value in (event.attributes or {}).values():
-            excess += _text_excess(value)
-    return estimate + excess
+    try:
+        excess = _text_excess(span._name)
+        for key, value in (span._attributes or {}).items():
+            excess += _text_excess(key) + _text_excess(value)
+        if span._status is not None:
+            excess += _text_excess(span._status.description)
+        for event in span._events or ():
+            excess += _text_excess(event.name)
+            for key, value in (event.attributes or {}).items():
+                excess += _text_excess(key) + _text_excess(value)
+        return estimate + excess
+    except Exception:
+        return estimate
 
 
 class _Drops:
-    """A processor's drop counters and its rate-limited warning."""
+    """A processor's drop counters, and its warning: counted on the application's thread
+    without a lock, logged (at most every :data:`DROP_WARNING_INTERVAL_S`) from the export
+    thread, so that ``span.end()`` takes neither the stats lock nor a log handler's."""
 
     def __init__(self, platform: str, max_spans: int, max_bytes: int) -> None:
         from . import _stats
@@ -121,36 +146,55 @@ class _Drops:
         self.after_shutdown = _stats.counter(platform, "after_shutdown")
         self._limits = f"{max_spans} spans or {max_bytes:,} bytes"
         self._next_warning = 0.0
+        self.full_seen = False
+        self.largest: int | None = None
+        """The size of a span dropped as too large since the last warning."""
 
     def full(self, count: Callable[[], int]) -> None:
         count()
+        self.full_seen = True
+
+    def oversized(self, size: int) -> None:
+        self.too_large()
+        self.largest = size
+
+    def dropped(self) -> int:
+        from . import _stats
+
+        counters = (self.queue_full, self.queue_bytes, self.too_large)
+        return sum(_stats.value_of(c) for c in counters)
+
+    def warn(self, max_export_bytes: int) -> None:
+        """From the export thread: the warnings the application's threads left pending."""
+        if not (self.full_seen or self.largest is not None):
+            return
         now = time.monotonic()
         if now < self._next_warning:
             return
-        # Unlocked: two threads may both warn once; neither waits on the other.
         self._next_warning = now + DROP_WARNING_INTERVAL_S
-        from . import _stats
-
-        dropped = _stats.stats().by_platform.get(self.platform)
-        logger.warning(
-            "llmops: the export queue for %s is full (%s; is the collector slow or down?); "
-            "new spans are dropped and counted (%d so far; llmops.stats(), total logged at "
-            "shutdown, this warning at most every %.0f s)",
-            self.platform or "the platform",
-            self._limits,
-            dropped.dropped if dropped is not None else 1,
-            DROP_WARNING_INTERVAL_S,
-        )
-
-    def oversized(self, size: int, limit: int) -> None:
-        self.too_large()
-        logger.warning(
-            "llmops: a span for %s takes about %d bytes, more than one export may carry "
-            "(tracing.max_export_bytes: %d); it is dropped and counted (llmops.stats())",
-            self.platform or "the platform",
-            size,
-            limit,
-        )
+        name = self.platform or "the platform"
+        if self.full_seen:
+            self.full_seen = False
+            logger.warning(
+                "llmops: the export queue for %s is full (%s; is the collector slow or down?); "
+                "new spans are dropped and counted (%d so far; llmops.stats(), total logged at "
+                "shutdown, this warning at most every %.0f s)",
+                name,
+                self._limits,
+                self.dropped(),
+                DROP_WARNING_INTERVAL_S,
+            )
+        if self.largest is not None:
+            largest, self.largest = self.largest, None
+            logger.warning(
+                "llmops: a span for %s takes about %d bytes, more than one export may carry "
+                "(tracing.max_export_bytes: %d); such spans are dropped and counted "
+                "(llmops.stats(), this warning at most every %.0f s)",
+                name,
+                largest,
+                max_export_bytes,
+                DROP_WARNING_INTERVAL_S,
+            )
 
 
 class BatchExportProcessor(SpanProcessor):
@@ -193,6 +237,7 @@ class BatchExportProcessor(SpanProcessor):
         the bound is a bound, not a count: what is counted is in ``_stats``."""
         self._closing = False
         self._given_up = False
+        self._crashed = False
         self._taken = 0
         """Spans the export thread took from the queue and has not finished exporting."""
         self._lock = threading.Lock()  # export thread and shutdown only, never span.end()
@@ -236,21 +281,48 @@ class BatchExportProcessor(SpanProcessor):
             self._drops.full(self._drops.queue_full)
         elif self._bytes + size > self._max_bytes:
             if size > self._max_export_bytes:  # it could never be sent; do not hold it
-                self._drops.oversized(size, self._max_export_bytes)
+                self._drops.oversized(size)
             else:
                 self._drops.full(self._drops.queue_bytes)
         else:
             self._bytes += size
-            queue.append((span, size))
-            if len(queue) >= self._max_batch and not self._wake.is_set():
+            item = (span, size)
+            queue.append(item)
+            if self._closing:
+                self._retract(queue, item)
+            elif len(queue) >= self._max_batch and not self._wake.is_set():
                 self._wake.set()
+
+    def _retract(self, queue: collections.deque[tuple[ReadableSpan, int]], item: Any) -> None:
+        """Shutdown began between the check and the append: whoever takes the span out of
+        the queue counts it, this thread (as ended after shutdown) or shutdown (abandoned)."""
+        try:
+            queue.remove(item)
+        except ValueError:  # the export thread or give_up() took it, and counts it
+            return
+        self._drops.after_shutdown()
 
     def _run(self) -> None:
         while not self._closing:
             self._wake.wait(self._delay_s)
             self._wake.clear()
-            self._export_while(lambda: len(self._queue) >= self._max_batch, at_least_once=True)
-        self._export_while(lambda: True, at_least_once=True)
+            self._guarded(lambda: len(self._queue) >= self._max_batch)
+        self._guarded(lambda: True)
+
+    def _guarded(self, more: Callable[[], bool]) -> None:
+        """One round of the export thread; nothing it meets ends the thread."""
+        try:
+            self._drops.warn(self._max_export_bytes)
+            self._export_while(more, at_least_once=True)
+        except Exception as exc:  # a bug here must not leave the queue without its thread
+            if not self._crashed:
+                self._crashed = True
+                logger.warning(
+                    "llmops: the export thread for %s met %s: %s; it carries on",
+                    self.platform or "the platform",
+                    type(exc).__name__,
+                    exc,
+                )
 
     def _export_while(self, more: Callable[[], bool], *, at_least_once: bool) -> None:
         with self._export_lock:
@@ -271,7 +343,7 @@ class BatchExportProcessor(SpanProcessor):
                 if size > self._max_export_bytes:
                     queue.popleft()
                     self._bytes -= estimate
-                    self._drops.oversized(size, self._max_export_bytes)
+                    self._drops.oversized(size)
                     continue
                 if batch and total + size > self._max_export_bytes:
                     break
@@ -282,12 +354,12 @@ class BatchExportProcessor(SpanProcessor):
             self._taken = len(batch)
         return batch
 
-    def _export_one_batch(self) -> None:
+    def _export_one_batch(self) -> int:
         from . import _stats
 
         batch = self._take()
         if not batch:
-            return
+            return 0
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
             result = self.exporter.export(batch)
@@ -298,9 +370,10 @@ class BatchExportProcessor(SpanProcessor):
         with self._lock:
             self._taken = 0
             if self._given_up:  # shutdown counted this batch as unconfirmed already
-                return
+                return len(batch)
         field = "exported" if result is SpanExportResult.SUCCESS else "failed"
         _stats.record(self.platform, field, len(batch))
+        return len(batch)
 
     @property
     def closing(self) -> bool:
@@ -312,7 +385,13 @@ class BatchExportProcessor(SpanProcessor):
         caller counts as abandoned and unconfirmed; neither is counted again."""
         with self._lock:
             self._given_up = self._closing = True
-            queued, self._queue = len(self._queue), collections.deque()
+            queued = 0
+            while True:  # popped one by one: a span ending now is either taken here or not
+                try:
+                    self._queue.popleft()
+                except IndexError:
+                    break
+                queued += 1
             self._bytes = 0
             return queued, self._taken
 
@@ -330,15 +409,23 @@ class BatchExportProcessor(SpanProcessor):
             self.exporter.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Export everything queued now, in the calling thread (as the SDK's processor
-        does), waiting at most ``timeout_millis`` for an export already running."""
+        """Export the spans queued now, in the calling thread (as the SDK's processor does),
+        within ``timeout_millis``: an export already running is waited for, and no batch
+        starts after the deadline. Returns whether they were all exported."""
         if self._closing:
             return False
+        deadline = time.monotonic() + max(timeout_millis, 0) / 1000
         if not self._export_lock.acquire(timeout=max(timeout_millis, 0) / 1000):
             return False
-        self._export_lock.release()
-        self._export_while(lambda: True, at_least_once=True)
-        return not self._queue
+        try:
+            remaining = len(self._queue)
+            while remaining > 0 and self._queue and not self._given_up:
+                if time.monotonic() >= deadline:
+                    return False
+                remaining -= self._export_one_batch()
+            return remaining <= 0 or not self._queue
+        finally:
+            self._export_lock.release()
 
 
 class SyncExportProcessor(SpanProcessor):

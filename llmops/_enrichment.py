@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.context import Context, get_current, get_value
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import Span, SpanProcessor
 
 TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
@@ -246,9 +246,6 @@ class ContextAttributesProcessor(SpanProcessor):
                 span.set_attributes(values)
         except Exception as exc:  # pragma: no cover - never break the application's span
             logger.debug("llmops: could not enrich span %s: %s", span.name, exc)
-
-    def on_end(self, span: ReadableSpan) -> None:
-        pass
 
     def activate(self) -> None:
         """Make this processor's defaults the ones :class:`enrich` blocks start from."""

@@ -214,7 +214,7 @@ class GuardedExporter(SpanExporter):
     @property
     def culprit(self) -> str:
         cls = type(self.inner)
-        where = f" to {self.where}" if self.where else ""
+        where = f" to {relayable(self.where, self._secrets)}" if self.where else ""
         return f"platform {self.platform!r} ({cls.__module__}.{cls.__qualname__}{where})"
 
     def note(self, record: logging.LogRecord) -> None:

@@ -60,13 +60,14 @@ class _Finder:
         self._finding = threading.local()
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name not in self.hooks or getattr(self._finding, "name", None) == name:
+        finding = self._finding.__dict__.setdefault("names", set())
+        if name not in self.hooks or name in finding:
             return None
-        self._finding.name = name
+        finding.add(name)
         try:
             spec = self._spec_from_the_others(name, path, target)
         finally:
-            self._finding.name = None
+            finding.discard(name)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
         spec.loader = _Loader(spec.loader, self, name)

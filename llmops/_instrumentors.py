@@ -246,16 +246,17 @@ def apply_instrumentors(
     chosen = selection(value)
     applied: list[Applied] = []
     hinted = set() if hinted is None else hinted
-    _quiet_native_tracing(chosen)
     installed: set[str] | None = None
     for key, spec in CATALOGUE.items():
         on = chosen.explicit.get(key)
         if on is True:
+            _quiet_native_tracing(key, applied)
             _apply_explicit(key, spec, provider, trace_config, applied, chosen.strict, where)
         elif on is None and chosen.auto and spec.watch is not None:
             if installed is None:
                 installed = installed_instrumentors()
             if _module_of(spec) in installed:
+                _quiet_native_tracing(key, applied)
                 applied.append(_when_imported(key, spec, provider, trace_config))
             elif spec.hint and key not in hinted:
                 applied.append(_hint_when_imported(key, spec, hinted))
@@ -267,13 +268,17 @@ NATIVE_TRACING_SWITCHES = {"anthropic": "ANTHROPIC_OPEN_TELEMETRY"}
 instrumentor on as well, every call would be two LLM spans (and, streamed, two traces)."""
 
 
-def _quiet_native_tracing(chosen: Selection) -> None:
+def _quiet_native_tracing(key: str, applied: list[Applied]) -> None:
+    """Turn a client's own tracing off while its instrumentor is on; restored on shutdown."""
     import os
 
-    for key, variable in NATIVE_TRACING_SWITCHES.items():
-        on = chosen.explicit.get(key)
-        if on or (on is None and chosen.auto):
-            os.environ.setdefault(variable, "false")  # an explicit value wins
+    variable = NATIVE_TRACING_SWITCHES.get(key)
+    if variable is None or variable in os.environ:  # an explicit value wins
+        return
+    os.environ[variable] = "false"
+    restore = Applied(f"{key} (its own tracing)", hint=True)
+    restore.cancel_hook = lambda: os.environ.pop(variable, None)
+    applied.append(restore)
 
 
 def _apply_explicit(

@@ -58,7 +58,9 @@ class Lifecycle:
 
         slot = self.slots.get(provider)
         if slot is None:
-            slot = self.slots[provider] = ProviderSlot()
+            # The application's provider.shutdown() reaches the slot: it stops llmops' setup
+            # the bounded, counted way, as llmops.shutdown() does.
+            slot = self.slots[provider] = ProviderSlot(closer=self.close)
             provider.add_span_processor(slot)
         return slot
 
@@ -125,7 +127,11 @@ class Lifecycle:
         line = _announcement(contributions, setup.applied)
         logging.getLogger("llmops").info("%s", line)
         if settings.tracing.announce:
-            print(line, file=sys.stderr, flush=True)
+            import contextlib
+
+            # A closed or broken stderr is not a failed set-up.
+            with contextlib.suppress(OSError, ValueError):
+                print(line, file=sys.stderr, flush=True)
         return setup
 
     def close(self) -> None:
@@ -312,7 +318,12 @@ def _flush_on_sigterm() -> None:
             # the pool terminates): let it finish, then die.
             _default.terminate_after_close = True
             return
-        shutdown()  # waits for a flush another thread is running
+        # In a thread of its own: the interrupted thread may hold a lock the flush needs.
+        active = _default.active
+        bound = (active.timeout_s if active is not None else 0.0) + 1.0
+        flusher = threading.Thread(target=shutdown, name="llmops SIGTERM flush", daemon=True)
+        flusher.start()
+        flusher.join(bound)
         os.kill(os.getpid(), signal.SIGTERM)
 
     try:

@@ -37,7 +37,9 @@ class ProviderSlot(SpanProcessor):
     so the SDK's processor loop calls it directly, without a frame of the slot's own.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, closer: Callable[[], None] | None = None) -> None:
+        self.closer = closer
+        """What stops the set-up in force, bounded (``Lifecycle.close``)."""
         self.processors: tuple[SpanProcessor, ...] = ()
         self.on_start = _ignore_start  # type: ignore[method-assign]
         self.on_end = self._ignore_end  # type: ignore[method-assign]
@@ -85,9 +87,21 @@ class ProviderSlot(SpanProcessor):
                 count()
 
     def shutdown(self) -> None:
-        """The provider is shutting down (the application called its ``shutdown()``)."""
+        """The provider is shutting down (the application called its ``shutdown()``): the
+        set-up in force is stopped within its bound, and what it gives up on is counted."""
+        if self.closer is not None:
+            self.closer()
+            return
         for processor in self.processors:
             processor.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return all([p.force_flush(timeout_millis) for p in self.processors])
+        """Every processor within one shared ``timeout_millis``."""
+        import time
+
+        deadline = time.monotonic() + timeout_millis / 1000
+        done = True
+        for processor in self.processors:
+            left = int(max(deadline - time.monotonic(), 0) * 1000)
+            done = processor.force_flush(left) and done
+        return done

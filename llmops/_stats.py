@@ -107,6 +107,11 @@ def counter(platform: str, reason: str) -> Callable[[], int]:
     return made.__next__
 
 
+def value_of(increment: Callable[[], int]) -> int:
+    """How many times an increment of :func:`counter` ran (lock-free), before any reset."""
+    return _value(increment.__self__)  # type: ignore[attr-defined]
+
+
 def _value(made: itertools.count[int]) -> int:
     # The count's next value is the number of increments; reading it takes no lock and
     # does not increment (repr is "count(N)" in every CPython release).
