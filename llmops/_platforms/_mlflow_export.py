@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import socket
 import sys
 import threading
@@ -354,7 +355,33 @@ class StoreTarget(Target):
     def resolve(self, name: str | None, wanted_id: str | None, create: bool) -> str:
         # Opening a new store logs each step at INFO on MLflow's own stderr handler.
         with _records_as_debug("mlflow.store.db.utils"):
+            self._create_whole()
             return Target.resolve(self, name, wanted_id, create)
+
+    def _create_whole(self) -> None:
+        """A new SQLite store is made under a temporary name and put in place once MLflow
+        has created its whole schema (seconds, in the export thread): a process that exits
+        meanwhile leaves a stray temporary file, never a half-migrated store that MLflow
+        then refuses ("table _alembic_tmp_... already exists")."""
+        path = _sqlite_file(self.uri)
+        if path is None or os.path.exists(path):
+            return
+        temporary = f"{path}.llmops-{os.getpid()}-{threading.get_ident()}.tmp"
+        try:
+            from mlflow import MlflowClient
+
+            client = MlflowClient(tracking_uri=f"sqlite:///{temporary}")
+            client.search_experiments(max_results=1)  # creates the schema
+            engine = getattr(getattr(client._tracking_client, "store", None), "engine", None)
+            if engine is not None:
+                engine.dispose()  # every connection closed: the file is complete
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)  # only if no other process made it meanwhile
+        except Exception as exc:  # MLflow makes it in place instead, as before
+            logger.debug("llmops: MLflow: preparing %s aside failed: %s", mask(self.uri), exc)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
 
     def _client(self) -> Any:
         from mlflow import MlflowClient
@@ -426,6 +453,15 @@ class _AsDebug(logging.Filter):
             return True
         logger.debug("llmops: MLflow: %s: %s", record.name, record.getMessage())
         return False
+
+
+def _sqlite_file(uri: str) -> str | None:
+    """The file of a ``sqlite:///`` store URI (``sqlite:////abs`` is ``/abs``), or ``None``
+    for another database or memory."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///") :].split("?", 1)[0]
+    return path if path and path != ":memory:" else None
 
 
 @contextlib.contextmanager

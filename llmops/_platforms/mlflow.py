@@ -178,8 +178,16 @@ class MlflowPlatform:
         exporter = ExperimentExporter(target, details)
         if details.kind == "server":
             exporter.try_resolve()
-        # A local store is opened by the first export instead, in the export thread: MLflow's
-        # import and a new store's migrations take seconds, and spans wait in the queue.
+        else:
+            # A local store is opened in a thread of its own, from now: MLflow's import and a
+            # new store's migrations take seconds, which instrument() does not wait for and a
+            # short program's exit flush should not have to. Spans wait in the queue; the
+            # first export waits for the store (try_resolve holds a lock).
+            import threading
+
+            threading.Thread(
+                target=exporter.try_resolve, name="llmops MLflow store", daemon=True
+            ).start()
         return PlatformSetup(exporters=[exporter], description=exporter.describe())
 
     def probes(self, destination: Destination) -> list[Probe]:

@@ -204,9 +204,10 @@ def test_default_is_sqlite_mlflow_db_in_the_working_directory(
     write_config: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    path = write_config(mlflow={}, instrumentation={})
+    # The new store is made in the background; shutdown waits for it within its bound.
+    path = write_config(mlflow={}, instrumentation={}, tracing={"shutdown_timeout_s": 15})
     provider = llmops.instrument(Platform.MLFLOW, config_path=path)
     with provider.get_tracer("test").start_as_current_span("one"):
         pass
-    llmops.shutdown()  # the first export opens the store
+    llmops.shutdown()
     assert (tmp_path / "mlflow.db").is_file()

@@ -75,10 +75,12 @@ def test_trace_survives_an_immediate_exit(
     else:
         uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     name = unique("exit")
-    # A long batch delay: only the exit hook can have flushed the span.
+    # A long batch delay: only the exit hook can have flushed the span. A new local store is
+    # made in the background from instrument() (MLflow's import and schema, about 2.4 s on an
+    # idle machine, more on a loaded one): the exit flush waits for it within its bound.
     path = write_config(
         mlflow={"tracking_uri": uri, "experiment_name": name},
-        tracing={"schedule_delay_ms": 600_000},
+        tracing={"schedule_delay_ms": 600_000, "shutdown_timeout_s": 15},
     )
     _, elapsed = _run(_EXIT_SCRIPT, str(path), PROMPT)
 

@@ -28,8 +28,12 @@ BURST = 2000
 
 def _config(write_config: Callable[..., Path], tmp_path: Path, name: str) -> tuple[str, Path]:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # The new store is made in the background (about 2.4 s idle); a program that exits at
+    # once waits for it within shutdown_timeout_s, which a loaded CI machine can exceed at 3.
     return uri, write_config(
-        mlflow={"tracking_uri": uri, "experiment_name": name}, instrumentation={}
+        mlflow={"tracking_uri": uri, "experiment_name": name},
+        instrumentation={},
+        tracing={"shutdown_timeout_s": 15},
     )
 
 
