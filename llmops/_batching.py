@@ -132,9 +132,10 @@ def wire_size(span: ReadableSpan, estimate: int) -> int:
 
 
 class _Drops:
-    """A processor's drop counters, and its warning: counted on the application's thread
-    without a lock, logged (at most every :data:`DROP_WARNING_INTERVAL_S`) from the export
-    thread, so that ``span.end()`` takes neither the stats lock nor a log handler's."""
+    """A processor's drop counters and their warnings. Counting takes no lock; the first
+    drop of a streak is logged at once, from the thread that ended the span (at most every
+    :data:`DROP_WARNING_INTERVAL_S`, once a minute, so the log handler's lock is met once a
+    minute, not once a span), and the counts it quotes are read without a lock."""
 
     def __init__(self, platform: str, max_spans: int, max_bytes: int) -> None:
         from . import _stats
@@ -145,18 +146,8 @@ class _Drops:
         self.too_large = _stats.counter(platform, "too_large")
         self.after_shutdown = _stats.counter(platform, "after_shutdown")
         self._limits = f"{max_spans} spans or {max_bytes:,} bytes"
-        self._next_warning = 0.0
-        self.full_seen = False
-        self.largest: int | None = None
-        """The size of a span dropped as too large since the last warning."""
-
-    def full(self, count: Callable[[], int]) -> None:
-        count()
-        self.full_seen = True
-
-    def oversized(self, size: int) -> None:
-        self.too_large()
-        self.largest = size
+        self._next_full = 0.0
+        self._next_large = 0.0
 
     def dropped(self) -> int:
         from . import _stats
@@ -164,37 +155,38 @@ class _Drops:
         counters = (self.queue_full, self.queue_bytes, self.too_large)
         return sum(_stats.value_of(c) for c in counters)
 
-    def warn(self, max_export_bytes: int) -> None:
-        """From the export thread: the warnings the application's threads left pending."""
-        if not (self.full_seen or self.largest is not None):
-            return
+    def full(self, count: Callable[[], int]) -> None:
+        count()
         now = time.monotonic()
-        if now < self._next_warning:
+        if now < self._next_full:
             return
-        self._next_warning = now + DROP_WARNING_INTERVAL_S
-        name = self.platform or "the platform"
-        if self.full_seen:
-            self.full_seen = False
-            logger.warning(
-                "llmops: the export queue for %s is full (%s; is the collector slow or down?); "
-                "new spans are dropped and counted (%d so far; llmops.stats(), total logged at "
-                "shutdown, this warning at most every %.0f s)",
-                name,
-                self._limits,
-                self.dropped(),
-                DROP_WARNING_INTERVAL_S,
-            )
-        if self.largest is not None:
-            largest, self.largest = self.largest, None
-            logger.warning(
-                "llmops: a span for %s takes about %d bytes, more than one export may carry "
-                "(tracing.max_export_bytes: %d); such spans are dropped and counted "
-                "(llmops.stats(), this warning at most every %.0f s)",
-                name,
-                largest,
-                max_export_bytes,
-                DROP_WARNING_INTERVAL_S,
-            )
+        # Unlocked: two threads may both warn once; neither waits on the other.
+        self._next_full = now + DROP_WARNING_INTERVAL_S
+        logger.warning(
+            "llmops: the export queue for %s is full (%s; is the collector slow or down?); "
+            "new spans are dropped and counted (%d so far; llmops.stats(), total logged at "
+            "shutdown, this warning at most every %.0f s)",
+            self.platform or "the platform",
+            self._limits,
+            self.dropped(),
+            DROP_WARNING_INTERVAL_S,
+        )
+
+    def oversized(self, size: int, limit: int) -> None:
+        self.too_large()
+        now = time.monotonic()
+        if now < self._next_large:
+            return
+        self._next_large = now + DROP_WARNING_INTERVAL_S
+        logger.warning(
+            "llmops: a span for %s takes about %d bytes, more than one export may carry "
+            "(tracing.max_export_bytes: %d); such spans are dropped and counted "
+            "(llmops.stats(), this warning at most every %.0f s)",
+            self.platform or "the platform",
+            size,
+            limit,
+            DROP_WARNING_INTERVAL_S,
+        )
 
 
 class BatchExportProcessor(SpanProcessor):
@@ -281,7 +273,7 @@ class BatchExportProcessor(SpanProcessor):
             self._drops.full(self._drops.queue_full)
         elif self._bytes + size > self._max_bytes:
             if size > self._max_export_bytes:  # it could never be sent; do not hold it
-                self._drops.oversized(size)
+                self._drops.oversized(size, self._max_export_bytes)
             else:
                 self._drops.full(self._drops.queue_bytes)
         else:
@@ -312,7 +304,6 @@ class BatchExportProcessor(SpanProcessor):
     def _guarded(self, more: Callable[[], bool]) -> None:
         """One round of the export thread; nothing it meets ends the thread."""
         try:
-            self._drops.warn(self._max_export_bytes)
             self._export_while(more, at_least_once=True)
         except Exception as exc:  # a bug here must not leave the queue without its thread
             if not self._crashed:
@@ -343,7 +334,7 @@ class BatchExportProcessor(SpanProcessor):
                 if size > self._max_export_bytes:
                     queue.popleft()
                     self._bytes -= estimate
-                    self._drops.oversized(size)
+                    self._drops.oversized(size, self._max_export_bytes)
                     continue
                 if batch and total + size > self._max_export_bytes:
                     break
