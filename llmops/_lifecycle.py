@@ -318,12 +318,9 @@ def _flush_on_sigterm() -> None:
             # the pool terminates): let it finish, then die.
             _default.terminate_after_close = True
             return
-        # In a thread of its own: the interrupted thread may hold a lock the flush needs.
-        active = _default.active
-        bound = (active.timeout_s if active is not None else 0.0) + 1.0
-        flusher = threading.Thread(target=shutdown, name="llmops SIGTERM flush", daemon=True)
-        flusher.start()
-        flusher.join(bound)
+        # On this thread: starting a thread from a signal handler can deadlock on the
+        # threading module's own locks, which the interrupted code may hold.
+        shutdown()  # waits for a flush another thread is running
         os.kill(os.getpid(), signal.SIGTERM)
 
     try:
