@@ -181,7 +181,12 @@ class Backend:
 
 def _write_config(tmp_path: Path, **sections: Any) -> Path:
     path = tmp_path / "llmops.yaml"
-    config = {"service": {"name": "anthropic-e2e"}, "instrumentation": {"anthropic": True}}
+    config = {
+        "service": {"name": "anthropic-e2e"},
+        "instrumentation": {"anthropic": True},
+        # The session's first MLflow export makes the store (seconds on a loaded machine).
+        "tracing": {"shutdown_timeout_s": 30},
+    }
     path.write_text(yaml.safe_dump({**config, **sections}, sort_keys=False), encoding="utf-8")
     return path
 

@@ -133,7 +133,12 @@ def _offline(_isolated: None, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _write_config(tmp_path: Path, instrumentation: dict[str, bool], **sections: Any) -> Path:
     path = tmp_path / "llmops.yaml"
-    config = {"service": {"name": "langchain-e2e"}, "instrumentation": instrumentation}
+    config = {
+        "service": {"name": "langchain-e2e"},
+        "instrumentation": instrumentation,
+        # The session's first MLflow export makes the store (seconds on a loaded machine).
+        "tracing": {"shutdown_timeout_s": 30},
+    }
     path.write_text(yaml.safe_dump({**config, **sections}, sort_keys=False), encoding="utf-8")
     return path
 
