@@ -25,10 +25,14 @@ import os
 import threading
 import time
 import weakref
+from operator import itemgetter
 
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from . import _span_size
+from ._span_size import ITEM_OVERHEAD, KEY_ALLOWANCE, SCALARS, SPAN_OVERHEAD, UTF8_MAX
 
 TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
@@ -39,7 +43,6 @@ __all__ = [
     "DROP_WARNING_INTERVAL_S",
     "BatchExportProcessor",
     "SyncExportProcessor",
-    "estimate_size",
 ]
 
 logger = logging.getLogger("llmops")
@@ -47,88 +50,18 @@ logger = logging.getLogger("llmops")
 DROP_WARNING_INTERVAL_S = 60.0
 """While spans are being dropped, the warning is repeated at most this often."""
 
-_SPAN_OVERHEAD = 128
-"""Bytes a span takes in OTLP besides its name and attributes: ids, times, kind, status."""
-_ITEM_OVERHEAD = 8
-"""Bytes an attribute takes besides its key and value: tags, lengths, the value's type."""
-_FALLBACK_SIZE = 4096
-"""The size assumed for a span whose parts cannot be measured."""
+
+_first, _second = itemgetter(0), itemgetter(1)
 
 
-def _value_size(value: object) -> int:
-    if type(value) is str:
-        return len(value)
-    if isinstance(value, str | bytes):
-        return len(value)
-    if isinstance(value, tuple | list):
-        return sum(_value_size(v) + 2 for v in value)
-    return 10  # a number or a boolean, varint-encoded
-
-
-def _text_size(value: object) -> int:
-    return len(value) if type(value) is str else 0
-
-
-def estimate_size(span: ReadableSpan) -> int:
-    """About how many bytes ``span`` takes in an OTLP export: its name, its attributes' keys
-    and values, its status description, its events, its links.
-
-    Strings count one byte per character: exact for ASCII, an underestimate for other text,
-    which :func:`wire_size` measures exactly in the export thread. Never raises: it runs in
-    ``span.end()``, and the SDK accepts spans whose name is not a string.
-    """
+def _sampled_size(span: ReadableSpan) -> int | None:
+    """The estimate of a span that is not the SDK's own, None if it is not sampled."""
     try:
-        size = _SPAN_OVERHEAD + _text_size(span._name)
-        attributes = span._attributes
-        if attributes:
-            for key, value in getattr(attributes, "_dict", attributes).items():
-                size += (
-                    _ITEM_OVERHEAD
-                    + len(key)
-                    + (len(value) if type(value) is str else _value_size(value))
-                )
-        status = span._status
-        if status is not None and status.description:
-            size += _text_size(status.description)
-        if span._events:
-            for event in span._events:
-                size += _SPAN_OVERHEAD + _text_size(event.name)
-                for key, value in (event.attributes or {}).items():
-                    size += _ITEM_OVERHEAD + _text_size(key) + _value_size(value)
-        if span._links:
-            for link in span._links:
-                size += _SPAN_OVERHEAD
-                for key, value in (link.attributes or {}).items():
-                    size += _ITEM_OVERHEAD + _text_size(key) + _value_size(value)
-        return size
-    except Exception:  # an attribute container of another kind: a fixed guess, never a raise
-        return _FALLBACK_SIZE
-
-
-def _text_excess(value: object) -> int:
-    """How many more bytes than characters ``value``'s text takes in UTF-8."""
-    if isinstance(value, str):
-        return 0 if value.isascii() else len(value.encode("utf-8", "replace")) - len(value)
-    if isinstance(value, tuple | list):
-        return sum(_text_excess(v) for v in value)
-    return 0
-
-
-def wire_size(span: ReadableSpan, estimate: int) -> int:
-    """``estimate`` corrected for text that is not ASCII (export thread only)."""
-    try:
-        excess = _text_excess(span._name)
-        for key, value in (span._attributes or {}).items():
-            excess += _text_excess(key) + _text_excess(value)
-        if span._status is not None:
-            excess += _text_excess(span._status.description)
-        for event in span._events or ():
-            excess += _text_excess(event.name)
-            for key, value in (event.attributes or {}).items():
-                excess += _text_excess(key) + _text_excess(value)
-        return estimate + excess
-    except Exception:
-        return estimate
+        if span.context is None or not span.context.trace_flags.sampled:
+            return None
+    except Exception:  # a span of another kind: queued, as the SDK's processor would
+        pass
+    return _span_size.estimate(span)
 
 
 class _Drops:
@@ -262,12 +195,37 @@ class BatchExportProcessor(SpanProcessor):
             self._start_worker()
 
     def on_end(self, span: ReadableSpan) -> None:
-        if not span.context.trace_flags.sampled:
-            return
+        try:
+            # An SDK span, read through its fields: this is _span_size.estimate inlined,
+            # past the properties that copy what they return, because it runs for every
+            # span (docs/performance.md, "The hot path").
+            if not span._context[3] & 1:  # type: ignore[index]  # .context.trace_flags.sampled
+                return
+            name = span._name
+            size = SPAN_OVERHEAD + len(name) if type(name) is str else SPAN_OVERHEAD
+            items = span._attributes._dict  # type: ignore[union-attr]
+            if items:
+                size += (ITEM_OVERHEAD + KEY_ALLOWANCE) * len(items)
+                for value in items.values():
+                    if type(value) is str:
+                        size += len(value)
+                    elif type(value) not in SCALARS:
+                        size += _span_size.value_size(value)
+            description = span._status._description
+            if description:
+                size += len(description)
+            if span._events._dq or span._links._dq:  # type: ignore[attr-defined]
+                size += _span_size.extras(span._events, span._links)
+        except (AttributeError, TypeError):  # not the SDK's own span
+            foreign = _sampled_size(span)
+            if foreign is None:
+                return
+            size = foreign
+        except Exception:  # never a raise in span.end()
+            size = _span_size.FALLBACK
         if self._closing:
             self._drops.after_shutdown()
             return
-        size = estimate_size(span)
         queue = self._queue
         if len(queue) >= self._max_spans:
             self._drops.full(self._drops.queue_full)
@@ -327,16 +285,30 @@ class BatchExportProcessor(SpanProcessor):
         batch: list[ReadableSpan] = []
         total = 0
         queue = self._queue
+        limit = self._max_export_bytes
         with self._lock:
+            if self._given_up:
+                return batch
+            if UTF8_MAX * self._bytes <= limit:
+                # Everything queued fits one export even at four bytes a character: the
+                # oldest spans go as they are, without a look at each (the usual case).
+                taken = [queue.popleft() for _ in range(min(len(queue), self._max_batch))]
+                self._bytes -= sum(map(_second, taken))
+                self._taken = len(taken)
+                return list(map(_first, taken))
             while queue and len(batch) < self._max_batch and not self._given_up:
                 span, estimate = queue[0]
-                size = wire_size(span, estimate)
-                if size > self._max_export_bytes:
+                # A character is at most 4 bytes in UTF-8: while four times the estimate
+                # fits, the span's exact size is not needed (the usual batch never needs it).
+                size = UTF8_MAX * estimate
+                if total + size > limit:
+                    size = _span_size.wire_size(span)
+                if size > limit:
                     queue.popleft()
                     self._bytes -= estimate
-                    self._drops.oversized(size, self._max_export_bytes)
+                    self._drops.oversized(size, limit)
                     continue
-                if batch and total + size > self._max_export_bytes:
+                if batch and total + size > limit:
                     break
                 queue.popleft()
                 self._bytes -= estimate
