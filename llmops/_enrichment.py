@@ -32,7 +32,11 @@ from opentelemetry.sdk.trace import Span, SpanProcessor
 
 TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from opentelemetry.util.types import AttributeValue
+
+    from ._processors import ProviderSlot
 
 __all__ = [
     "METADATA",
@@ -186,6 +190,7 @@ class ContextAttributesProcessor(SpanProcessor):
         self.active = True
         """False once shut down: a provider llmops leaves keeps calling it, to no effect."""
         self._defaults_json = _dumps(self.metadata) if self.metadata else None
+        self._cancel_hook: Callable[[], None] | None = None
         self._merged: dict[object, str] = {}
         """Context metadata (its JSON string) -> with the defaults: one parse per distinct
         value, not one per span."""
@@ -247,6 +252,28 @@ class ContextAttributesProcessor(SpanProcessor):
         except Exception as exc:  # pragma: no cover - never break the application's span
             logger.debug("llmops: could not enrich span %s: %s", span.name, exc)
 
+    def route(self, slot: ProviderSlot, processors: Sequence[SpanProcessor]) -> None:
+        """Route ``slot``'s spans to ``processors``, with this one first (the attributes are
+        on a span before any platform's processor sees it) once it can have work to do.
+
+        With no defaults in the config, a span has nothing to copy until something has put
+        enrichment on the context, and only ``openinference.instrumentation`` does
+        (``llmops.enrich`` and OpenInference's ``using_*`` helpers live there, and every
+        OpenInference instrumentor imports it): until that module is imported, spans skip
+        this processor altogether.
+        """
+        if self.metadata or self.tags:
+            slot.use([self, *processors])
+            return
+        from ._import_hooks import when_imported
+
+        def needed(_module: object) -> None:
+            if self.active:
+                slot.prepend(self, processors)
+
+        slot.use(processors)
+        self._cancel_hook = when_imported("openinference.instrumentation", needed)
+
     def activate(self) -> None:
         """Make this processor's defaults the ones :class:`enrich` blocks start from."""
         global _defaults
@@ -255,6 +282,8 @@ class ContextAttributesProcessor(SpanProcessor):
     def shutdown(self) -> None:
         global _defaults
         self.active = False
+        if self._cancel_hook is not None:
+            self._cancel_hook()
         if _defaults is self:
             _defaults = None
 

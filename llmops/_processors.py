@@ -8,6 +8,7 @@ each set-up puts its processors in it; shutting a set-up down empties it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from opentelemetry.context import Context
@@ -39,17 +40,32 @@ class ProviderSlot(SpanProcessor):
 
     def __init__(self, closer: Callable[[], None] | None = None) -> None:
         self.closer = closer
-        """What stops the set-up in force, bounded (``Lifecycle.close``)."""
+        """What stops the set-up routing through this slot, bounded (``Lifecycle``)."""
         self.processors: tuple[SpanProcessor, ...] = ()
         self.on_start = _ignore_start  # type: ignore[method-assign]
         self.on_end = self._ignore_end  # type: ignore[method-assign]
         self._late: tuple[Callable[[], int], ...] = ()
         self._starters: tuple[SpanProcessor, ...] = ()
         self._enders: tuple[SpanProcessor, ...] = ()
+        self._lock = threading.Lock()  # set-up and import hooks only, never a span
 
     def use(self, processors: Sequence[SpanProcessor]) -> None:
         """Route every span to ``processors`` from now on (in order)."""
-        self.processors = tuple(processors)
+        with self._lock:
+            self._use(tuple(processors))
+
+    def prepend(self, processor: SpanProcessor, to: Sequence[SpanProcessor]) -> bool:
+        """Put ``processor`` ahead of ``to`` if the slot still routes to ``to`` (a set-up
+        that has been replaced or shut down meanwhile is left alone). Returns whether it did.
+        """
+        with self._lock:
+            if self.processors != tuple(to):
+                return False
+            self._use((processor, *to))
+            return True
+
+    def _use(self, processors: tuple[SpanProcessor, ...]) -> None:
+        self.processors = processors
         self._starters = tuple(p for p in self.processors if _overrides(p, "on_start"))
         self._enders = tuple(p for p in self.processors if _overrides(p, "on_end"))
         if len(self._starters) == 1:
@@ -88,7 +104,11 @@ class ProviderSlot(SpanProcessor):
 
     def shutdown(self) -> None:
         """The provider is shutting down (the application called its ``shutdown()``): the
-        set-up in force is stopped within its bound, and what it gives up on is counted."""
+        set-up routing through this slot is stopped within its bound, and what it gives up
+        on is counted. A vacated slot has nothing to stop: its set-up is stopped already
+        (llmops shuts the providers it made down after their set-up)."""
+        if not self.processors:
+            return
         if self.closer is not None:
             self.closer()
             return

@@ -230,3 +230,64 @@ def test_the_google_genai_instrumentor_reads_the_same_context(gemini_stub: Any) 
 
 def test_repr_shows_what_is_set() -> None:
     assert repr(llmops.enrich(user_id="u", tags=["a"])) == "llmops.enrich(user_id='u', tags=['a'])"
+
+
+_ROUTED_LATER = """
+import sys
+import llmops
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+assert "openinference.instrumentation" not in sys.modules
+open("llmops.yaml", "w").write("platform: otlp\\notlp: {endpoint: 'http://127.0.0.1:9'}\\n")
+provider = llmops.instrument(config_path="llmops.yaml")
+(slot,) = provider._active_span_processor._span_processors
+kinds = lambda: [type(p).__name__ for p in slot.processors]
+before = kinds()
+import openinference.instrumentation  # what llmops.enrich and every instrumentor import
+after = kinds()
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+memory = InMemorySpanExporter()
+provider.add_span_processor(SimpleSpanProcessor(memory))
+with llmops.enrich(session_id="s-9"):
+    provider.get_tracer("t").start_span("plain").end()
+print(before, after, dict(memory.get_finished_spans()[0].attributes))
+llmops.shutdown()
+"""
+
+
+def test_spans_skip_the_enrichment_processor_until_something_can_enrich(tmp_path: Any) -> None:
+    """With no defaults in the config, nothing can put enrichment on the context before
+    ``openinference.instrumentation`` is imported, so the processor is not on the hot path
+    until then; once it is, plain spans are enriched as before (docs/performance.md)."""
+    from tests.core_support import run_python
+
+    result, _ = run_python(_ROUTED_LATER, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    line = result.stdout.strip()
+    assert line.startswith("['BatchExportProcessor'] ['ContextAttributesProcessor', "), line
+    assert "'session.id': 's-9'" in line, line
+
+
+def test_config_defaults_keep_the_enrichment_processor_from_the_start() -> None:
+    from llmops._enrichment import ContextAttributesProcessor
+    from llmops._processors import ProviderSlot
+
+    slot = ProviderSlot()
+    queue = SimpleSpanProcessor(InMemorySpanExporter())
+    ContextAttributesProcessor(tags=["prod"]).route(slot, [queue])
+    assert [type(p) for p in slot.processors] == [ContextAttributesProcessor, SimpleSpanProcessor]
+
+
+def test_a_late_import_leaves_a_replaced_setup_alone() -> None:
+    from llmops._enrichment import ContextAttributesProcessor
+    from llmops._processors import ProviderSlot
+
+    slot = ProviderSlot()
+    first, second = SimpleSpanProcessor(InMemorySpanExporter()), SimpleSpanProcessor(
+        InMemorySpanExporter()
+    )
+    enricher = ContextAttributesProcessor()
+    slot.use([first])
+    slot.use([second])  # a later set-up took the slot
+    assert not slot.prepend(enricher, [first])
+    assert slot.processors == (second,)
