@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from ._plugin import Destination
 
-__all__ = ["GuardedExporter", "ResourceMergingExporter", "otlp_exporter"]
+__all__ = ["GuardedExporter", "ResourceMergingExporter", "hurry", "otlp_exporter"]
 
 logger = logging.getLogger("llmops")
 
@@ -76,6 +76,27 @@ def otlp_exporter(destination: Destination) -> SpanExporter:
     )
     _drop_env_headers(exporter, headers)
     return exporter
+
+
+def hurry(exporter: SpanExporter) -> None:
+    """Make an OTLP exporter try each export once, without backoff, from now on.
+
+    At exit a collector that refuses the connection would otherwise hold the process for the
+    whole shutdown bound: OpenTelemetry's OTLP exporters sleep between retries on an event that
+    only their ``shutdown()`` sets, and ``shutdown()`` also refuses every export after it, so
+    the spans still queued would not get their one last attempt. Setting that event alone
+    wakes an exporter from its backoff and turns each later failure into an immediate one;
+    a collector that answers still gets everything, and a stalled one still gets the bound.
+    ``tests/test_exit_refused.py`` checks that the exporters still keep these events.
+    """
+    import threading
+
+    for event in (
+        getattr(exporter, "_shutdown_in_progress", None),  # OTLP/gRPC
+        getattr(getattr(exporter, "_client", None), "_shutdown_event", None),  # OTLP/HTTP
+    ):
+        if isinstance(event, threading.Event):
+            event.set()
 
 
 def _session() -> requests.Session:
@@ -208,8 +229,10 @@ class GuardedExporter(SpanExporter):
         self._closing = False
 
     def begin_shutdown(self) -> None:
-        """From now on failures are only counted: the shutdown summary reports them."""
+        """From now on failures are only counted (the shutdown summary reports them), and
+        each export is tried once: see :func:`hurry`."""
         self._closing = True
+        hurry(self.inner)
 
     @property
     def culprit(self) -> str:

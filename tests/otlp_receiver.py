@@ -8,7 +8,8 @@
 ``mode`` decides how ``POST /v1/traces`` is answered and may be changed while running:
 
 * ``"ok"``: decode the protobuf ``ExportTraceServiceRequest``, record its spans, answer 200;
-* ``"error"``: answer 500 (a retryable failure for OTLP exporters), record nothing;
+* ``"error"``: answer ``error_status`` (500 by default; 503 is one OTLP exporters retry),
+  record nothing;
 * ``"stall"``: read the request and never answer (until ``stop()``), record nothing.
 
 It binds 127.0.0.1 only. ``requests`` counts every POST received, whatever the mode, and
@@ -107,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if mode == "error" or self.path.split("?")[0] != "/v1/traces":
-            self._answer(500 if mode == "error" else 404, b"")
+            self._answer(receiver.error_status if mode == "error" else 404, b"")
             return
         encoding = (self.headers.get("Content-Encoding") or "").lower()
         if encoding == "gzip":
@@ -147,6 +148,7 @@ class OtlpReceiver:
         self.ids: list[SpanIds] = []
         """The same spans with their trace, span and parent ids."""
         self.requests = 0
+        self.error_status = 500
         self.headers: list[dict[str, str]] = []
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
