@@ -60,9 +60,17 @@ class Lifecycle:
         if slot is None:
             # The application's provider.shutdown() reaches the slot: it stops llmops' setup
             # the bounded, counted way, as llmops.shutdown() does.
-            slot = self.slots[provider] = ProviderSlot(closer=self.close)
+            slot = self.slots[provider] = ProviderSlot()
+            slot.closer = lambda: self._close_routed_by(slot)
             provider.add_span_processor(slot)
         return slot
+
+    def _close_routed_by(self, slot: ProviderSlot) -> None:
+        """Stop the set-up in force if it routes through ``slot``: a provider's shutdown()
+        is about that provider's set-up, never about a later one on another provider."""
+        with self.lock:
+            if self.active is not None and self.active.slot is slot:
+                self.close()
 
     def instrument(self, plan: Plan) -> TracerProvider:
         """Execute ``plan``; the same plan again returns the provider in force."""
@@ -111,8 +119,7 @@ class Lifecycle:
         )
         enricher.activate()
         setup.enricher = enricher
-        # First: the attributes are on the span before any platform's processor sees it.
-        setup.slot.use([enricher, *(p.processor for p in setup.pipelines)])
+        enricher.route(setup.slot, [p.processor for p in setup.pipelines])
         try:
             setup.applied = apply_instrumentors(
                 settings.instrumentation,

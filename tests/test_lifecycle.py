@@ -16,6 +16,7 @@ import pytest
 
 import llmops
 from llmops import ConfigurationError, Platform
+from llmops import _lifecycle
 from llmops._batching import BatchExportProcessor, SyncExportProcessor
 from tests import instrumentor_fakes
 from tests.core_support import (
@@ -178,6 +179,11 @@ def test_different_arguments_without_global_get_a_new_provider(tmp_path: Path) -
     assert len(llmops_processors(second)) == 1
     assert RecordingInstrumentor.instrumented_with == [first, second]
     assert RecordingInstrumentor.uninstrument_calls == 1
+    # Shutting the replaced provider down (llmops does, in a thread that may finish late;
+    # so may the application) stops nothing of the set-up that replaced it.
+    first.shutdown()
+    assert not llmops_processors(second)[0].closing
+    assert _lifecycle.current() is not None
 
 
 def test_invalid_config_found_at_load_keeps_the_old_setup(tmp_path: Path) -> None:
