@@ -115,6 +115,7 @@ def test_the_otlp_exporters_still_keep_the_events_hurry_sets() -> None:
     hurry(grpc_exporter)
     hurry(http_exporter)
     assert all(e.is_set() for e in events)
-    assert not grpc_exporter._shutdown and not http_exporter._shutdown  # not shut down
+    assert not grpc_exporter._shutdown  # not shut down: the last attempt is still made
+    assert not http_exporter._shutdown
     grpc_exporter.shutdown()
     http_exporter.shutdown()

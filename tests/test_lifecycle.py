@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 import llmops
-from llmops import ConfigurationError, Platform
-from llmops import _lifecycle
+from llmops import ConfigurationError, Platform, _lifecycle
 from llmops._batching import BatchExportProcessor, SyncExportProcessor
 from tests import instrumentor_fakes
 from tests.core_support import (
