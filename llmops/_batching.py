@@ -253,16 +253,21 @@ class BatchExportProcessor(SpanProcessor):
         self._drops.after_shutdown()
 
     def _run(self) -> None:
-        while not self._closing:
-            self._wake.wait(self._delay_s)
-            self._wake.clear()
-            self._guarded(lambda: len(self._queue) >= self._max_batch)
-        self._guarded(lambda: True)
+        def full() -> bool:
+            return len(self._queue) >= self._max_batch
 
-    def _guarded(self, more: Callable[[], bool]) -> None:
+        while not self._closing:
+            woken = self._wake.wait(self._delay_s)
+            self._wake.clear()
+            # Woken: full batches only (a wake-up that came during the last export must not
+            # send the rest early, in a small batch); the delay passed: what is queued too.
+            self._guarded(full, at_least_once=not woken)
+        self._guarded(lambda: True, at_least_once=True)
+
+    def _guarded(self, more: Callable[[], bool], *, at_least_once: bool) -> None:
         """One round of the export thread; nothing it meets ends the thread."""
         try:
-            self._export_while(more, at_least_once=True)
+            self._export_while(more, at_least_once=at_least_once)
         except Exception as exc:  # a bug here must not leave the queue without its thread
             if not self._crashed:
                 self._crashed = True
