@@ -216,9 +216,10 @@ def overhead(blocks: int, per_block: int) -> dict:
 
     Providers over a null exporter (so no encoding runs): the SDK's default sampler and
     BatchSpanProcessor (the floor); llmops' SwappableSampler alone; llmops' processors alone
-    (its ProviderSlot with the enrichment processor and its BatchExportProcessor); and both,
-    which is what llmops builds. Blocks alternate between them; per-span ns of start + 3
-    attributes + end.
+    (its ProviderSlot, routed by the enrichment processor, and its BatchExportProcessor);
+    both, which is what llmops builds; and both with the enrichment processor in the slot,
+    as once ``openinference.instrumentation`` is imported. Blocks alternate between them;
+    per-span ns of start + 3 attributes + end.
     """
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -229,7 +230,7 @@ def overhead(blocks: int, per_block: int) -> dict:
         def export(self, spans):  # type: ignore[no-untyped-def]
             return SpanExportResult.SUCCESS
 
-    def make(sampler: bool, llmops_processors: bool):  # type: ignore[no-untyped-def]
+    def make(sampler: bool, llmops_processors: bool, enriching: bool = False):  # type: ignore[no-untyped-def]
         from llmops._config import TracingConfig
 
         kwargs = {"sampler": _provider.SwappableSampler(TracingConfig())} if sampler else {}
@@ -257,7 +258,11 @@ def overhead(blocks: int, per_block: int) -> dict:
             delay_s=3600.0,
         )
         slot = _processors.ProviderSlot()
-        slot.use([_enrichment.ContextAttributesProcessor(), queue])
+        enricher = _enrichment.ContextAttributesProcessor()
+        if enriching:  # what OpenInference being imported switches on (llmops.enrich)
+            slot.use([enricher, queue])
+        else:  # what instrument() builds until then
+            enricher.route(slot, [queue])
         provider.add_span_processor(slot)
         return provider
 
@@ -266,6 +271,7 @@ def overhead(blocks: int, per_block: int) -> dict:
         "swappable_sampler": make(True, False),
         "llmops_processors": make(False, True),
         "llmops": make(True, True),
+        "llmops_enriching": make(True, True, enriching=True),
     }
     per: dict[str, list[float]] = {k: [] for k in variants}
     ends: dict[str, list[float]] = {k: [] for k in variants}
