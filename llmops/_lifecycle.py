@@ -95,7 +95,6 @@ class Lifecycle:
         from ._enrichment import ContextAttributesProcessor
         from ._instrumentors import apply_instrumentors
         from ._provider import build
-        from ._shutdown import close
 
         settings = plan.settings
         baselines = {
@@ -129,6 +128,8 @@ class Lifecycle:
                 hinted=self.hinted,
             )
         except BaseException:
+            from ._shutdown import close  # imported when needed: not a cost of every set-up
+
             close(setup, keep_provider=setup.provider is self.owned_global)
             raise
         line = _announcement(contributions, setup.applied)
@@ -216,13 +217,14 @@ def _announcement(contributions: Sequence[Contribution], applied: Sequence[Appli
 def _contributions(plan: Plan) -> list[Contribution]:
     """Each platform's setup, in order; on a failure the ones made are discarded first."""
     from ._provider import contribute
-    from ._shutdown import run_all_bounded
 
     made: list[Contribution] = []
     try:
         for target in plan.targets:
             made.append(contribute(target, plan.settings))
     except BaseException:
+        from ._shutdown import run_all_bounded
+
         exporters = [e for c in made for e in c.setup.exporters]
         run_all_bounded([(e.shutdown, "discarding an exporter") for e in exporters], 1.0)
         raise

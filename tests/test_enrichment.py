@@ -283,8 +283,9 @@ def test_a_late_import_leaves_a_replaced_setup_alone() -> None:
     from llmops._processors import ProviderSlot
 
     slot = ProviderSlot()
-    first, second = SimpleSpanProcessor(InMemorySpanExporter()), SimpleSpanProcessor(
-        InMemorySpanExporter()
+    first, second = (
+        SimpleSpanProcessor(InMemorySpanExporter()),
+        SimpleSpanProcessor(InMemorySpanExporter()),
     )
     enricher = ContextAttributesProcessor()
     slot.use([first])
