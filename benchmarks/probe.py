@@ -5,9 +5,13 @@ this file uses the standard library plus whatever the peer's venv holds, and pri
 ``BENCH_RESULT {json}`` (the exit figure also prints ``BENCH_LAST <monotonic>`` after its last
 span and then lets the interpreter exit the way a user's program would).
 
-Spec keys: ``figure`` (setup | hot | exit | deliver | llm), ``peer``, ``grpc`` and ``http``
-(OTLP endpoints; a closed port when the collector is "down"), ``project``, ``genai`` (apply the
-peer's google-genai instrumentation), and figure-specific counts.
+Spec keys: ``figure`` (setup | hot | overhead | exit | deliver | llm), ``peer``, ``grpc`` and
+``http`` (OTLP endpoints; a closed port when the collector is "down"), ``project``, ``genai``
+(apply the peer's google-genai instrumentation), and figure-specific counts.
+
+Every result carries ``rss_setup_mib``, the process's peak resident set (``ru_maxrss``) right
+after the set-up; the hot figure adds ``rss_after_mib`` after its loop and ``rss_after_spans``,
+the spans (warm-up included) ended before that reading.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ T0 = time.perf_counter()
 
 import json  # noqa: E402
 import os  # noqa: E402
+import resource  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 
@@ -70,10 +75,21 @@ def setup():
     if PEER == "llmops":
         import llmops
 
-        cfg = os.path.join(tempfile.mkdtemp(prefix="llmops-bench-"), "llmops.yaml")
         # The variant "llmops-http" of run.py: the same set-up with `protocol: http`.
         http = SPEC.get("llmops_protocol") == "http"
         endpoint, protocol = (HTTP, "http") if http else (GRPC, "grpc")
+        if SPEC.get("llmops_format") == "toml":  # figure 2's "llmops-toml": no PyYAML import
+            cfg = os.path.join(tempfile.mkdtemp(prefix="llmops-bench-"), "llmops.toml")
+            with open(cfg, "w") as fh:
+                fh.write(
+                    'platform = "arize"\n'
+                    f'[service]\nname = "{PROJECT}"\n'
+                    f'[arize]\nendpoint = "{endpoint}"\nprotocol = "{protocol}"\n'
+                    f'project_name = "{PROJECT}"\n'
+                )
+            provider = llmops.instrument(config_path=cfg)
+            return provider.get_tracer("bench"), llmops.shutdown
+        cfg = os.path.join(tempfile.mkdtemp(prefix="llmops-bench-"), "llmops.yaml")
         with open(cfg, "w") as fh:
             fh.write(
                 "platform: arize\n"
@@ -325,12 +341,17 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
+def _peak_rss_mib() -> float:
+    """Peak resident set of this process so far, MiB (``ru_maxrss`` is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     figure = SPEC["figure"]
     counts = _count_exports() if figure in ("deliver", "llm") else None
     tracer, shutdown = setup() if figure != "overhead" else (None, None)
     ready = time.perf_counter()
-    out: dict[str, object] = {"setup_s": ready - T0}
+    out: dict[str, object] = {"setup_s": ready - T0, "rss_setup_mib": _peak_rss_mib()}
     if figure == "setup":
         pass
     elif figure == "overhead":
@@ -340,8 +361,10 @@ def main() -> None:
         perf = time.perf_counter
         ends: list[float] = []
         warm_until = perf() + budget / 4
+        warm = 0
         for i in range(200):  # warm-up, bounded: a synchronous default blocks seconds per span
             _emit(tracer, i).end()
+            warm += 1
             if perf() > warm_until:
                 break
         began = perf()
@@ -354,7 +377,10 @@ def main() -> None:
             if ends[-1] > 0.001 and perf() > deadline:
                 break
         total = perf() - began
+        rss_after = _peak_rss_mib()  # after the timing, so the reading costs the loop nothing
         out.update(
+            rss_after_mib=rss_after,
+            rss_after_spans=warm + len(ends),
             spans=len(ends),
             total_s=total,
             spans_per_s=len(ends) / total,

@@ -64,6 +64,9 @@ VARIANTS: dict[str, tuple[str, dict, str]] = {
         "llmops, `protocol: http` (OTLP/HTTP to Phoenix's port 6006)",
     ),
 }
+EXTRA_LABELS = {  # runs of one figure only (fig_probe's ``extra``)
+    "llmops-toml": "llmops, the same config as TOML (`tomllib`; no PyYAML import)",
+}
 VERSIONS = {  # distributions whose versions are recorded per venv
     "llmops": [
         "llmops",
@@ -107,6 +110,17 @@ VERSIONS = {  # distributions whose versions are recorded per venv
     ],
 }
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+FLOOR_QUEUE = 2048  # llmops' default queue, and the SDK's (probe.py's floor copies it)
+# Figure 3c's variants (probe.py's overhead()): key -> label.
+OVERHEAD_VARIANTS = {
+    "sdk": "the SDK's default sampler + `BatchSpanProcessor` (the floor)",
+    "swappable_sampler": "`SwappableSampler` alone (+ the SDK's `BatchSpanProcessor`)",
+    "llmops_processors": "llmops' processors alone (`ProviderSlot` + `BatchExportProcessor`)",
+    "llmops": "llmops as `instrument()` builds it (`SwappableSampler` + `ProviderSlot` + "
+    "`BatchExportProcessor`)",
+    "llmops_enriching": "llmops, enrichment processor active (after "
+    "`openinference.instrumentation` is imported)",
+}
 
 
 def log(msg: str) -> None:
@@ -595,7 +609,9 @@ def fig_deliver(
 
 def fig_threads(cfg: dict) -> dict:
     """Figure 7: 50 threads, llmops / raw SDK, paired runs (``benchmarks/threads.py``)."""
-    argv = [str(venv_python("llmops")), str(BENCH / "threads.py"), "--json"]
+    # venv_python("llmops") honours --python-for (the smoke test's dev interpreter); threads.py
+    # runs its children and its null collector with the interpreter that runs it.
+    argv = [str(venv_python("llmops")), str(BENCH / "threads.py"), "--json", "--threads", "50"]
     argv += ["--pairs", str(cfg["threads_pairs"]), "--seconds", str(cfg["threads_s"])]
     argv += ["--bursts", "3" if cfg["quick"] else "10"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
@@ -605,33 +621,102 @@ def fig_threads(cfg: dict) -> dict:
     return {"error": f"exit {done.returncode}: {done.stderr[-600:]}"}
 
 
+def _threads_part(data: dict) -> tuple[str, dict | None]:
+    """(thread count, its part) of a THREADS_JSON: ``by_threads["50"]``, or the old layout."""
+    by = data.get("by_threads")
+    if isinstance(by, dict) and by:
+        key = "50" if "50" in by else next(iter(by))
+        return key, by[key]
+    if "down" in data or "bursts" in data:  # before threads.py took several thread counts
+        return str(data.get("threads", "?")), data
+    return "50", None
+
+
+def _ratio_span(part: dict) -> tuple[float | None, float | None, float | None]:
+    """Median, min and max of a pair set's ratios (an old result has no ``ratio_max``)."""
+    ratios = [r["ratio"] for r in part.get("runs", []) if r.get("ratio") is not None]
+    med = part.get("ratio_median")
+    low = part.get("ratio_min")
+    high = part.get("ratio_max")
+    if ratios:
+        med = statistics.median(ratios) if med is None else med
+        low = min(ratios) if low is None else low
+        high = max(ratios) if high is None else high
+    return med, low, high
+
+
 def render_threads(data: dict | None) -> str:
     if not data:
         return ""
     if "error" in data:
         return f"\n### 7. 50 threads\n\nFailed: {data['error'][:300]}\n"
+    threads, part = _threads_part(data)
+    if part is None:
+        return f"\n### 7. {threads} threads\n\nNo result for {threads} threads.\n"
+    burst_spans = part.get("burst_spans", data.get("burst_spans"))
+    bursts = data.get("burst_count")
     out = [
-        "\n### 7. 50 threads ending spans at once\n",
-        f"`benchmarks/threads.py`: {data['threads']} threads started first, then one shared "
+        f"\n### 7. {threads} threads ending spans at once\n",
+        f"`benchmarks/threads.py`: {threads} threads started first, then one shared "
         f"window of {data['seconds']} s (a barrier, each thread ending spans until a shared "
-        "deadline); queue "
+        f"deadline); spans with {data.get('attributes', 3)} attributes; queue "
         f"{data['queue']}; llmops against the raw SDK (`BatchSpanProcessor` + the same "
-        "OTLP/gRPC exporter), fresh processes, paired runs in alternating order. *Down*: a closed "
-        "loopback port (the drop path). *Bursts*: a null collector, bursts that fit the queue, "
-        "flushed between bursts outside the timed window. Target: median ≥ 0.9×, no pair "
-        "under 0.6×.\n",
+        "OTLP/gRPC exporter), fresh processes, "
+        f"{data.get('pairs', '?')} paired runs in alternating order; ratio = llmops / raw "
+        "within a pair. *Down* (drop regime): a closed loopback port, so the queue is full and "
+        "nearly every span takes the drop path. *Bursts* (no-drop regime): a null collector "
+        "(`benchmarks/sink.py`), "
+        + (f"{bursts} " if bursts else "")
+        + "bursts that fit the queue"
+        + (f" ({burst_spans:,} spans each)" if isinstance(burst_spans, int) else "")
+        + ", flushed between bursts outside the timed window, every span delivered. "
+        "Target: median ≥ 0.9×, no pair under 0.6×.\n",
     ]
-    rows = []
-    for key in ("down", "bursts"):
-        part = data.get(key)
-        if not part:
+    regimes = (("down", "down (drop regime)"), ("bursts", "bursts (no-drop regime)"))
+    summary_rows = []
+    for key, name in regimes:
+        sub = part.get(key)
+        if not sub:
             continue
-        for i, run in enumerate(part["runs"], 1):
+        ok = [r for r in sub.get("runs", []) if r.get("ratio") is not None]
+        llm = summary([r["llmops"].get("spans_per_s") for r in ok])
+        raw = summary([r["raw"].get("spans_per_s") for r in ok])
+        med, low, high = _ratio_span(sub)
+        summary_rows.append(
+            [
+                name,
+                f"{len(ok)}/{len(sub.get('runs', []))}",
+                fmt(llm["median"], "", 0) if llm else "—",
+                fmt(raw["median"], "", 0) if raw else "—",
+                f"**{med:.2f}×**" if med is not None else "—",
+                f"{low:.2f}–{high:.2f}×" if low is not None and high is not None else "—",
+            ]
+        )
+    if summary_rows:
+        out.append(
+            table(
+                [
+                    "regime",
+                    "pairs ok",
+                    "llmops spans/s, median",
+                    "raw spans/s, median",
+                    "ratio llmops/raw, median",
+                    "min–max",
+                ],
+                summary_rows,
+            )
+        )
+    rows = []
+    for key, name in regimes:
+        sub = part.get(key)
+        if not sub:
+            continue
+        for i, run in enumerate(sub.get("runs", []), 1):
             llm, raw = run.get("llmops", {}), run.get("raw", {})
             ratio = run.get("ratio")
             rows.append(
                 [
-                    key,
+                    name,
                     str(i),
                     fmt(llm.get("spans_per_s"), "", 0),
                     fmt(raw.get("spans_per_s"), "", 0),
@@ -639,12 +724,157 @@ def render_threads(data: dict | None) -> str:
                     run.get("first", ""),
                 ]
             )
-        med, low = part.get("ratio_median"), part.get("ratio_min")
-        rows.append([key, "median / min", "", "", f"{med:.2f}× / {low:.2f}×" if med else "—", ""])
+    if rows:
+        out.append("\nEvery pair:\n")
+        out.append(
+            table(["regime", "pair", "llmops spans/s", "raw spans/s", "ratio", "first"], rows)
+        )
+    return "\n".join(out) + "\n"
+
+
+def fig_nodrop(cfg: dict) -> dict:
+    """Figure 3n: the no-drop regime, llmops and the raw SDK in one process
+    (``benchmarks/nodrop.py``)."""
+    # As fig_threads: venv_python("llmops") honours --python-for, and nodrop.py runs its
+    # children and the null collector with the interpreter that runs it.
+    argv = [str(venv_python("llmops")), str(BENCH / "nodrop.py"), "--json"]
+    argv += ["--processes", str(cfg["nodrop_processes"]), "--pairs", str(cfg["nodrop_pairs"])]
+    argv += ["--threads", cfg["nodrop_threads"]]
+    if cfg.get("nodrop_burst"):
+        argv += ["--burst", str(cfg["nodrop_burst"])]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith("NODROP_JSON "):
+            return json.loads(line.split(" ", 1)[1])
+    return {"error": f"exit {done.returncode}: {done.stderr[-600:]}"}
+
+
+def render_nodrop(data: dict | None) -> str:
+    title = "\n### 3n. No-drop regime: bursts that fit the queue, every span delivered\n"
+    if not data:
+        return (
+            title + "\nNot measured in these results (`python benchmarks/run.py --only nodrop`).\n"
+        )
+    if "error" in data:
+        return title + f"\nFailed: {data['error'][:300]}\n"
+    out = [
+        title,
+        f"`benchmarks/nodrop.py`: llmops (`llmops.instrument()`, `platform: otlp`, its defaults) "
+        "and the raw SDK (`TracerProvider` + `BatchSpanProcessor` + the same exporter class, with "
+        "llmops' queue of 2,048 spans, batch of 512 and delay of 1 s) set up in one process, both "
+        "exporting over OTLP/gRPC to the null collector `benchmarks/sink.py` on loopback (it "
+        f"acknowledges at once). A pair is one burst through each, in alternating order; "
+        f"{data.get('pairs', '?')} pairs per process after a warm-up burst, "
+        f"{data.get('processes', '?')} fresh process(es) per thread count. A burst is "
+        f"{data.get('burst', '?'):,} spans (start, 3 attributes, end: figure 3's span) ended by "
+        "the threads released by a barrier, small enough to fit the queue, then "
+        "`force_flush()`. CPU µs/span = the process CPU time from the barrier to the end of the "
+        "flush (every thread, the export included) per span; spans/s = the burst's spans over "
+        "the barrier-to-last-`end()` wall time. Every span must be delivered (counted where the "
+        "exporter saw the collector acknowledge); a process with a span missing is an error. "
+        "Ratios per pair (CPU raw/llmops: above 1, llmops is cheaper), their median per "
+        "process, then the median and min–max over processes; spans/s and CPU µs/span are "
+        "medians over pairs, then over processes. Target: spans/s ratio ≥ 0.98× in the "
+        "median.\n",
+    ]
+
+    def ratio(part: dict, key: str) -> str:
+        r = part.get(key)
+        if not r:
+            return "—"
+        return f"**{r['median']:.3f}×** ({r['min']:.3f}–{r['max']:.3f})"
+
+    def per(part: dict, key: str, who: str, digits: int) -> str:
+        values = part.get(key)
+        return fmt(values.get(who), "", digits) if values else "—"
+
+    rows = []
+    for threads, part in sorted(data.get("by_threads", {}).items(), key=lambda kv: int(kv[0])):
+        runs = part.get("runs", [])
+        errs = [r["error"] for r in runs if "error" in r]
+        rows.append(
+            [
+                threads,
+                per(part, "spans_per_s", "llmops", 0),
+                per(part, "spans_per_s", "raw", 0),
+                ratio(part, "rate_ratio"),
+                per(part, "cpu_us", "llmops", 1),
+                per(part, "cpu_us", "raw", 1),
+                ratio(part, "cpu_ratio"),
+                f"{len(errs)}/{len(runs)}: {errs[0][:160]}".replace("|", "/") if errs else "0",
+            ]
+        )
     out.append(
-        table(["collector", "pair", "llmops spans/s", "raw spans/s", "ratio", "first"], rows)
+        table(
+            [
+                "threads",
+                "llmops spans/s",
+                "raw SDK spans/s",
+                "spans/s ratio llmops/raw, median (min–max over processes)",
+                "CPU µs/span llmops",
+                "raw",
+                "CPU ratio raw/llmops, median (min–max)",
+                "errors",
+            ],
+            rows,
+        )
     )
     return "\n".join(out) + "\n"
+
+
+def render_rss(down: dict, cfg: dict, label) -> str:  # type: ignore[no-untyped-def]
+    """Figure 3r: peak RSS after set-up and after the hot loop (figure 3a's runs)."""
+    out = [f"\n### 3r. Peak RSS after set-up and after {cfg['hot_n']:,} spans\n"]
+    if not any("rss_after_mib" in r for runs in down.values() for r in runs):
+        out.append(
+            "Not recorded in these results (they predate it; "
+            "`python benchmarks/run.py --only hot` records it)."
+        )
+        return "\n".join(out)
+    out.append(
+        "From figure 3a's runs (fresh process per run, collector down): `ru_maxrss` of "
+        "`resource.getrusage(RUSAGE_SELF)`, the peak resident set of the whole process (the "
+        "interpreter included), read right after the set-up and again after the hot loop; MiB, "
+        "medians over runs. Spans emitted = warm-up and loop spans actually ended before the "
+        "second reading. × raw SDK is paired within a round.\n"
+    )
+    base = down.get("otel", [])
+    rows = []
+    for p, runs in down.items():
+        ok = [r for r in runs if "error" not in r]
+        setup = summary([r.get("rss_setup_mib") for r in ok])
+        after = summary([r.get("rss_after_mib") for r in ok])
+        if after is None:
+            rows.append(
+                [label(p), "failed: " + errors_of(runs)[:200].replace("|", "/"), "", "", ""]
+            )
+            continue
+        spans = summary([r.get("rss_after_spans") for r in ok])
+        truncated = sum(1 for r in ok if r.get("truncated"))
+        ratio = paired_ratio(runs, base, "rss_after_mib") if base else None
+        rows.append(
+            [
+                label(p),
+                fmt(setup["median"], "", 1) if setup else "—",
+                fmt(after["median"], "", 1),
+                (fmt(spans["median"], "", 0) if spans else "—")
+                + (f" ({truncated} run(s) truncated: budget hit)" if truncated else ""),
+                f"{ratio:.2f}×" if ratio else "—",
+            ]
+        )
+    out.append(
+        table(
+            [
+                "peer",
+                "peak RSS after set-up MiB (median)",
+                "after the hot loop MiB (median)",
+                "spans emitted",
+                "× raw SDK (after)",
+            ],
+            rows,
+        )
+    )
+    return "\n".join(out)
 
 
 def errors_of(runs: list[dict]) -> str:
@@ -684,17 +914,29 @@ def render(res: dict) -> str:
     )
 
     def label(p: str) -> str:
+        if p in EXTRA_LABELS:
+            return EXTRA_LABELS[p]
         if p in VARIANTS:
             return VARIANTS[p][2]
         return PEERS[p][1] if p in PEERS else p
 
     # 1 import
     L.append("\n### 1. Import cost\n")
+    imp = res["import"]
+    rounds = max((len(runs) for runs in imp.values()), default=0)
+    bare = summary([r.get("bare_s") for r in imp.get("llmops", [])])
     L.append(
         'Wall time of `python -c "<import>"` minus `python -c pass` in the same venv, '
-        "fresh processes; ms. Ratio = peer / llmops, paired per round.\n"
+        f"{rounds} round(s), fresh processes, this machine (see Machine above), the working "
+        "directory a temporary one; ms. "
+        + (
+            f"The bare interpreter (`python -c pass`) took a median {fmt(bare['median'], 'ms')} "
+            "ms in llmops' venv (each venv's in its column). "
+            if bare
+            else ""
+        )
+        + "Ratio = peer / llmops, paired per round.\n"
     )
-    imp = res["import"]
     rows = []
     for p, runs in imp.items():
         s, b = summary([r.get("delta_s") for r in runs]), summary([r.get("bare_s") for r in runs])
@@ -779,27 +1021,44 @@ def render(res: dict) -> str:
         "ms",
         "As 2a, with the peer's google-genai instrumentor applied; ms.",
     )
+    queue = FLOOR_QUEUE
     for mode in ("down", "up"):
+        letter = "a" if mode == "down" else "b"
         if res["hot"].get(mode) is None:
-            L.append(f"\n### 3. Hot path, collector {mode}\n\nNot measured: no collector.")
+            L.append(
+                f"\n### 3{letter}. Hot path, drop regime, collector {mode}\n\n"
+                "Not measured: no collector."
+            )
             continue
+        regime = (
+            f"{cfg['hot_n']:,} spans in one go into a {queue:,}-span queue (llmops' and the "
+            "SDK's default; a peer with a synchronous processor has none), so most spans take "
+            "the drop path: this is the **drop regime**; figure 3n is the no-drop regime."
+            if cfg["hot_n"] > queue
+            else f"(A small run: {cfg['hot_n']:,} spans fit the {queue:,}-span queue, so this "
+            "run does not reach the drop path; figure 3n is the no-drop regime.)"
+        )
         probe_table(
-            f"3{'a' if mode == 'down' else 'b'}. Hot path, collector {mode}",
+            f"3{letter}. Hot path, drop regime, collector {mode}",
             res["hot"][mode],
             "spans_per_s",
             "",
             f"Spans per second (start, 3 attributes, end) through the provider the set-up returns, "
-            f"{cfg['hot_n']} spans after 200 warm-up, budget {cfg['hot_budget_s']} s; and "
+            f"{cfg['hot_n']:,} spans after 200 warm-up, budget {cfg['hot_budget_s']} s; and "
             f"`span.end()` latency in µs. Collector {mode}"
             + (
-                " (a closed loopback port)." if mode == "down" else " (a real Phoenix on loopback)."
-            ),
+                " (a closed loopback port). "
+                if mode == "down"
+                else " (a real Phoenix on loopback). "
+            )
+            + regime,
             [
                 ("end() p50 µs", "end_p50_us", ""),
                 ("end() p99 µs", "end_p99_us", ""),
                 ("end() max µs", "end_max_us", ""),
             ],
         )
+    L.append(render_nodrop(res.get("nodrop")).rstrip("\n"))
     # 3c wrappers
     L.append("\n### 3c. llmops' hot-path wrappers, in one process\n")
     ov = [r for r in res.get("overhead") or [] if "error" not in r]
@@ -811,10 +1070,15 @@ def render(res: dict) -> str:
     else:
         L.append(
             f"llmops venv, one process, {cfg['overhead_blocks']} alternating blocks of "
-            f"{cfg['overhead_per_block']:,} spans per variant, {len(ov)} process(es); a "
-            "BatchSpanProcessor over a null exporter whose worker sleeps while a block is "
-            "timed. ns, medians over blocks (then over processes); Δ against the plain "
-            "SDK provider.\n"
+            f"{cfg['overhead_per_block']:,} spans per variant, {len(ov)} process(es) "
+            "(`benchmarks/probe.py`, `overhead()`). Every variant is a `TracerProvider` over a "
+            "null exporter (no encoding runs) whose worker sleeps while a block is timed. The "
+            "floor is the SDK's default sampler and `BatchSpanProcessor`; *llmops* is what "
+            "`instrument()` builds, with every processor llmops adds on the hot path: "
+            "`SwappableSampler`, `ProviderSlot` and the `BatchExportProcessor`, and, when "
+            "something can enrich (once `openinference.instrumentation` is imported), "
+            "`ContextAttributesProcessor` in the slot (its own row). ns, medians over blocks "
+            "(then over processes); Δ against the floor.\n"
         )
         names = [k for k in ov[0] if isinstance(ov[0][k], dict)]
         rows = []
@@ -826,7 +1090,7 @@ def render(res: dict) -> str:
             sp_ = statistics.median(r[n]["span_ns"] for r in ov)
             rows.append(
                 [
-                    n,
+                    OVERHEAD_VARIANTS.get(n, f"`{n}`"),
                     f"{st_:,.0f}",
                     f"{st_ - base_s:+,.0f}",
                     f"{en_:,.0f}",
@@ -847,6 +1111,8 @@ def render(res: dict) -> str:
                 rows,
             )
         )
+    # 3r peak RSS (the hot runs, collector down)
+    L.append(render_rss(res["hot"].get("down") or {}, cfg, label))
     # 4 exit
     for mode in ("down", "up"):
         data = res["exit"].get(mode)
@@ -983,7 +1249,13 @@ How much llmops costs an application, measured side by side with the incumbents.
 
 ## Method
 
-See `benchmarks/run.py` and `benchmarks/probe.py`.
+See `benchmarks/run.py` and `benchmarks/probe.py`. Figures: 1, import cost; 2, set-up cost;
+3a/3b, the hot path in the drop regime (10,000 spans into a 2,048-span queue); 3n, the no-drop
+regime (`benchmarks/nodrop.py`: bursts that fit the queue, every span delivered); 3c, llmops'
+hot-path pieces in one process: `SwappableSampler` + `ProviderSlot` + `BatchExportProcessor`
+(and a variant with `ContextAttributesProcessor` in the slot) against the SDK's default sampler
++ `BatchSpanProcessor`, over a null exporter; 3r, peak RSS; 4, exit time; 5, delivery; 6, an
+instrumented LLM call; 7, 50 threads (`benchmarks/threads.py`).
 
 ## Results
 
@@ -1053,8 +1325,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only",
         default="",
-        help="re-run only these figures (comma-separated: import, setup, hot, overhead, exit, "
-        "deliver, llm, threads) and merge them into the existing results JSON",
+        help="re-run only these figures (comma-separated: import, setup, hot, nodrop, overhead, "
+        "exit, deliver, llm, threads) and merge them into the existing results JSON",
     )
     ap.add_argument(
         "--render",
@@ -1103,6 +1375,10 @@ def main(argv: list[str] | None = None) -> int:
         "quiet_s": 5.0 if q else 12.0,
         "threads_pairs": 2 if q else 7,
         "threads_s": 1.0 if q else 2.0,
+        "nodrop_processes": 1 if q else 5,
+        "nodrop_pairs": 5 if q else 20,
+        "nodrop_threads": "1,8",
+        "nodrop_burst": None,  # nodrop.py's default (2,000 spans, fits the queue)
     }
     if args.smoke:  # the CI smoke test: every code path, the smallest counts
         cfg.update(
@@ -1120,6 +1396,8 @@ def main(argv: list[str] | None = None) -> int:
             quiet_s=2.0,
             threads_pairs=1,
             threads_s=0.2,
+            nodrop_pairs=2,
+            nodrop_burst=200,
         )
     json_path = args.json or (
         BENCH / "results" / ("quick.json" if q else "latest.json")
@@ -1232,7 +1510,14 @@ def main(argv: list[str] | None = None) -> int:
             res["import"] = fig_import(peers, cfg["import_rounds"])
         if want("setup"):
             log("figure 2: set-up")
-            res["setup"] = fig_probe(env, peers, cfg["setup_rounds"], {"figure": "setup"}, up=False)
+            res["setup"] = fig_probe(
+                env,
+                peers,
+                cfg["setup_rounds"],
+                {"figure": "setup"},
+                up=False,
+                extra={"llmops-toml": ("llmops", {"llmops_format": "toml"})},
+            )
             res["setup_genai"] = fig_probe(
                 env, peers, cfg["setup_genai_rounds"], {"figure": "setup", "genai": True}, up=False
             )
@@ -1254,6 +1539,9 @@ def main(argv: list[str] | None = None) -> int:
                 if phoenix
                 else None
             )
+        if want("nodrop"):
+            log("figure 3n: no-drop regime (benchmarks/nodrop.py)")
+            res["nodrop"] = fig_nodrop(cfg)
         if want("overhead"):
             res["overhead"] = [
                 run_probe(

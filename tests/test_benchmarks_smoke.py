@@ -29,8 +29,10 @@ SECTIONS = (
     "### 1. Import cost",
     "### 2a. Set-up cost, no instrumentors",
     "### 2b. Set-up cost with google-genai instrumentation",
-    "### 3a. Hot path, collector down",
+    "### 3a. Hot path, drop regime, collector down",
+    "### 3n. No-drop regime: bursts that fit the queue, every span delivered",
     "### 3c. llmops' hot-path wrappers, in one process",
+    "### 3r. Peak RSS after set-up and after",
     "### 4a. Exit time, collector unreachable",
     "### 5b. Delivery to a null OTLP/gRPC collector",
     "### 6. Instrumented LLM call overhead",
@@ -77,14 +79,20 @@ def test_harness_writes_every_section(tmp_path: Path) -> None:
     assert "<!-- results:end -->" in text
 
     results = json.loads(out.with_suffix(".json").read_text())
-    for figure in ("import", "setup", "setup_genai", "hot", "overhead", "exit", "llm"):
+    for figure in ("import", "setup", "setup_genai", "hot", "nodrop", "overhead", "exit", "llm"):
         assert figure in results, figure
     # Every figure produced a measurement for llmops (values are not judged, only present).
     assert any("delta_s" in r for r in results["import"]["llmops"])
     assert any("setup_s" in r for r in results["setup"]["llmops"]), results["setup"]["llmops"]
     assert any("spans_per_s" in r for r in results["hot"]["down"]["llmops"])
+    assert any("rss_after_mib" in r for r in results["hot"]["down"]["llmops"])
+    assert any("rss_setup_mib" in r for r in results["setup"]["llmops"])
+    # The no-drop figure ran both thread counts (llmops and the raw SDK in one process).
+    assert set(results["nodrop"].get("by_threads", {})) == {"1", "8"}, results["nodrop"]
+    assert all(p["runs"] for p in results["nodrop"]["by_threads"].values())
     assert any("exit_s" in r for r in results["exit"]["down"]["llmops"])
     # The variant with `protocol: http` runs in llmops' venv, with its own row.
     assert any("exit_s" in r for r in results["exit"]["down"]["llmops-http"])
     assert any("sdk" in r for r in results["overhead"])
+    assert any("llmops_enriching" in r for r in results["overhead"])
     assert any("call_p50_ms" in r for r in results["llm"]["llmops"]), results["llm"]["llmops"]
