@@ -54,14 +54,12 @@ DROP_WARNING_INTERVAL_S = 60.0
 _first, _second = itemgetter(0), itemgetter(1)
 
 
-def _sampled_size(span: ReadableSpan) -> int | None:
-    """The estimate of a span that is not the SDK's own, None if it is not sampled."""
+def _sampled(span: ReadableSpan) -> bool:
+    """Whether a span that is not the SDK's own is sampled (one of an unknown kind is)."""
     try:
-        if span.context is None or not span.context.trace_flags.sampled:
-            return None
+        return span.context is not None and bool(span.context.trace_flags.sampled)
     except Exception:  # a span of another kind: queued, as the SDK's processor would
-        pass
-    return _span_size.estimate(span)
+        return True
 
 
 class _Drops:
@@ -196,11 +194,25 @@ class BatchExportProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
-            # An SDK span, read through its fields: this is _span_size.estimate inlined,
-            # past the properties that copy what they return, because it runs for every
-            # span (docs/performance.md, "The hot path").
-            if not span._context[3] & 1:  # type: ignore[index]  # .context.trace_flags.sampled
-                return
+            sampled = span._context[3] & 1  # type: ignore[index]  # .context.trace_flags.sampled
+            ours = True
+        except Exception:  # not the SDK's own span: through its properties
+            sampled, ours = _sampled(span), False
+        if not sampled:
+            return
+        if self._closing:
+            self._drops.after_shutdown()
+            return
+        queue = self._queue
+        if len(queue) >= self._max_spans:  # dropped before it is measured: the drop path
+            self._drops.full(self._drops.queue_full)
+            return
+        # _span_size.estimate, inlined for an SDK span and read through its fields, past the
+        # properties that copy what they return: this runs for every span queued
+        # (docs/performance.md, "The hot path"); tests/test_span_size.py checks they agree.
+        try:
+            if not ours:
+                raise TypeError
             name = span._name
             size = SPAN_OVERHEAD + len(name) if type(name) is str else SPAN_OVERHEAD
             items = span._attributes._dict  # type: ignore[union-attr]
@@ -216,32 +228,21 @@ class BatchExportProcessor(SpanProcessor):
                 size += len(description)
             if span._events._dq or span._links._dq:  # type: ignore[attr-defined]
                 size += _span_size.extras(span._events, span._links)
-        except (AttributeError, TypeError):  # not the SDK's own span
-            foreign = _sampled_size(span)
-            if foreign is None:
-                return
-            size = foreign
-        except Exception:  # never a raise in span.end()
-            size = _span_size.FALLBACK
-        if self._closing:
-            self._drops.after_shutdown()
-            return
-        queue = self._queue
-        if len(queue) >= self._max_spans:
-            self._drops.full(self._drops.queue_full)
-        elif self._bytes + size > self._max_bytes:
+        except Exception:  # another kind of span, or fields of another shape
+            size = _span_size.estimate(span)  # the general way, which never raises
+        if self._bytes + size > self._max_bytes:
             if size > self._max_export_bytes:  # it could never be sent; do not hold it
                 self._drops.oversized(size, self._max_export_bytes)
             else:
                 self._drops.full(self._drops.queue_bytes)
-        else:
-            self._bytes += size
-            item = (span, size)
-            queue.append(item)
-            if self._closing:
-                self._retract(queue, item)
-            elif len(queue) >= self._max_batch and not self._wake.is_set():
-                self._wake.set()
+            return
+        self._bytes += size
+        item = (span, size)
+        queue.append(item)
+        if self._closing:
+            self._retract(queue, item)
+        elif len(queue) >= self._max_batch and not self._wake.is_set():
+            self._wake.set()
 
     def _retract(self, queue: collections.deque[tuple[ReadableSpan, int]], item: Any) -> None:
         """Shutdown began between the check and the append: whoever takes the span out of
