@@ -63,25 +63,19 @@ base URL and stops on SIGINT or SIGTERM. The module uses the standard library an
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import json
 import re
-import signal
-import socket
 import sys
-import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Final, cast
+from typing import Any, Final
 from urllib.parse import urlsplit
 
-import msgspec
+from llmops.testing import _loopback
+from llmops.testing._loopback import HOST as HOST
 
 TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
-    from types import FrameType, TracebackType
 
 __all__ = [
     "AnthropicStub",
@@ -92,18 +86,14 @@ __all__ = [
     "tool_input",
 ]
 
-HOST: Final = "127.0.0.1"
-"""The only address the stub binds."""
-
 MESSAGES_PATH: Final = "/v1/messages"
 COUNT_TOKENS_PATH: Final = "/v1/messages/count_tokens"
 
 _WORD: Final = re.compile(r"\S+\s*")
 _JSON_PIECE: Final = 8  # characters of tool input per input_json_delta
-_STOP_TIMEOUT_S: Final = 5.0
 
 
-class RecordedRequest(msgspec.Struct, frozen=True):
+class RecordedRequest(_loopback.RecordedRequest, frozen=True):
     """One request the stub received: the path (with its query string), the decoded JSON body
     and the message the stub answered with.
 
@@ -112,17 +102,12 @@ class RecordedRequest(msgspec.Struct, frozen=True):
     ``path, body = stub.requests[0]``.
     """
 
-    path: str
-    body: Any
     response: dict[str, Any] | None = None
 
     @property
     def stream(self) -> bool:
         """Whether the request asked for server-sent events."""
         return isinstance(self.body, dict) and self.body.get("stream") is True
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.path, self.body))
 
 
 def _block_texts(content: Any) -> Iterator[str]:
@@ -284,120 +269,54 @@ def _error_body(kind: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": message}}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, port: int, stub: AnthropicStub) -> None:
-        self.stub = stub
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__((HOST, port), _Handler)
-
+class _Server(_loopback.LoopbackServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that drops its keep-alive connection is not an error worth a traceback."""
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
         super().handle_error(request, client_address)
 
-    def close_connections(self) -> None:
-        """Shut down open (keep-alive) connections so their handler threads end promptly."""
-        with self.connections_lock:
-            connections = list(self.connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
 
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(_loopback.LoopbackHandler["AnthropicStub"]):
     server_version = "AnthropicStub/1.0"
-    # Without it, each response's last small write waits for the client's delayed ACK.
-    disable_nagle_algorithm = True
-    timeout = 30.0  # an idle keep-alive connection is dropped after this many seconds
-
-    @property
-    def _server(self) -> _Server:
-        return cast("_Server", self.server)
-
-    def setup(self) -> None:
-        super().setup()
-        with self._server.connections_lock:
-            self._server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            with self._server.connections_lock:
-                self._server.connections.discard(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self._server.stub.verbose:
-            super().log_message(format, *args)
-
-    def do_GET(self) -> None:
-        self._read_body()
-        self._not_found()
 
     def do_POST(self) -> None:
-        raw = self._read_body()
+        body = self._read_json()
         path = urlsplit(self.path).path
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        stub = self._server.stub
+        stub = self._stub
         if path not in (MESSAGES_PATH, COUNT_TOKENS_PATH):
-            stub._record(self.path, body, None)
+            stub._record(RecordedRequest(self.path, body))
             self._not_found()
             return
         problem = _invalid(body)
         if problem is not None:
-            stub._record(self.path, body, None)
+            stub._record(RecordedRequest(self.path, body))
             self._send_json(HTTPStatus.BAD_REQUEST, _error_body("invalid_request_error", problem))
             return
         if path == COUNT_TOKENS_PATH:
-            stub._record(self.path, body, None)
+            stub._record(RecordedRequest(self.path, body))
             self._send_json(HTTPStatus.OK, {"input_tokens": token_count(prompt_text(body))})
             return
         message = stub._answer(self.path, body)
         if body.get("stream") is True:
-            self._send_sse(message)
+            events = (
+                f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+                for name, data in _events(message)
+            )
+            headers = {
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-cache",
+            }
+            self._send_chunked(headers, events)
         else:
             self._send_json(HTTPStatus.OK, message)
-
-    do_PUT = do_PATCH = do_DELETE = do_GET
-
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
 
     def _not_found(self) -> None:
         message = f"Not found: {self.command} {urlsplit(self.path).path}"
         self._send_json(HTTPStatus.NOT_FOUND, _error_body("not_found_error", message))
 
-    def _send_json(self, code: HTTPStatus, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("request-id", f"req_stub_{self._server.stub._served}")
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _send_sse(self, message: dict[str, Any]) -> None:
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("request-id", f"req_stub_{self._server.stub._served}")
-        self.end_headers()
-        for name, data in _events(message):
-            event = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
-            self.wfile.flush()
-        self.wfile.write(b"0\r\n\r\n")
+    def _reply_headers(self) -> dict[str, str]:
+        return {"request-id": f"req_stub_{self._stub._served}"}
 
 
 def _invalid(body: Any) -> str | None:
@@ -411,7 +330,7 @@ def _invalid(body: Any) -> str | None:
     return None
 
 
-class AnthropicStub:
+class AnthropicStub(_loopback.LoopbackStub[RecordedRequest]):
     """A threaded loopback HTTP server that answers like the Anthropic Messages API (see the
     module docs).
 
@@ -431,91 +350,13 @@ class AnthropicStub:
         verbose: log each request to stderr, as ``http.server`` does.
     """
 
-    def __init__(self, port: int = 0, *, verbose: bool = False) -> None:
-        self._port = port
-        self.verbose = verbose
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._served = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> AnthropicStub:
-        """Bind the port and serve in a daemon thread; return ``self``."""
-        if self._server is not None:
-            raise RuntimeError("AnthropicStub is already running")
-        server = _Server(self._port, self)
-        self._port = server.server_address[1]
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"AnthropicStub:{self._port}",
-            daemon=True,
-        )
-        thread.start()
-        self._server, self._thread = server, thread
-        return self
-
-    def stop(self, timeout: float = _STOP_TIMEOUT_S) -> None:
-        """Stop serving and close the port; idempotent, returns within about ``timeout``."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None or thread is None:
-            return
-        stopper = threading.Thread(target=server.shutdown, daemon=True)
-        stopper.start()  # shutdown() waits for serve_forever(); never wait on it unboundedly
-        stopper.join(timeout)
-        thread.join(timeout)
-        server.close_connections()
-        server.server_close()
-
-    def __enter__(self) -> AnthropicStub:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    # -- state -----------------------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        """Whether the server is serving."""
-        return self._server is not None
-
-    @property
-    def port(self) -> int:
-        """The bound port (the requested one before the first ``start()``)."""
-        return self._port
+    _handler = _Handler
+    _server_class = _Server
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``, for ``anthropic.Anthropic(base_url=...)``."""
-        if self._server is None:
-            raise RuntimeError("AnthropicStub is not running; call start() or use it with 'with'")
-        return f"http://{HOST}:{self._port}"
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """A snapshot of the requests received so far, oldest first (thread-safe)."""
-        with self._lock:
-            return list(self._requests)
-
-    def clear_requests(self) -> None:
-        """Forget the recorded requests (the message ``id`` counter keeps counting)."""
-        with self._lock:
-            self._requests.clear()
-
-    def _record(self, path: str, body: Any, response: dict[str, Any] | None) -> None:
-        with self._lock:
-            self._requests.append(RecordedRequest(path, body, response))
-            self._served += 1
+        return self._base_url()
 
     def _answer(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """Build, record and return the message answering ``body`` (ids in arrival order)."""
@@ -526,33 +367,15 @@ class AnthropicStub:
             self._requests.append(RecordedRequest(path, body, message))
             return message
 
-    def __repr__(self) -> str:
-        state = f"running on {HOST}:{self._port}" if self.running else "stopped"
-        return f"<AnthropicStub {state}>"
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the stub in the foreground until SIGINT or SIGTERM."""
-    parser = argparse.ArgumentParser(
+    return _loopback.main(
+        AnthropicStub,
+        argv,
         prog="python -m llmops.testing.anthropic_stub",
         description="Serve a loopback stub of the Anthropic Messages API on 127.0.0.1.",
     )
-    parser.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
-    parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
-    args = parser.parse_args(argv)
-
-    stopping = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
-    with AnthropicStub(args.port, verbose=args.verbose) as stub:
-        print(stub.base_url, flush=True)
-        while not stopping.wait(0.5):  # a short wait keeps the main thread responsive to signals
-            pass
-    return 0
 
 
 if __name__ == "__main__":

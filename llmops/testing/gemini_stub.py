@@ -51,51 +51,28 @@ URL and stops on SIGINT or SIGTERM. The module uses the standard library only.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import json
 import re
-import signal
-import socket
 import sys
-import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Final, cast
+from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
-import msgspec
+from llmops.testing import _loopback
+from llmops.testing._loopback import HOST as HOST
+from llmops.testing._loopback import RecordedRequest
 
 TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
-    from types import FrameType, TracebackType
 
 __all__ = ["GeminiStub", "RecordedRequest", "prompt_text", "reply_text", "token_count"]
-
-HOST: Final = "127.0.0.1"
-"""The only address the stub binds."""
 
 _ROUTE: Final = re.compile(
     r"^/(?P<version>[A-Za-z0-9_.-]+)/models/(?P<model>[^/:]+)"
     r":(?P<method>generateContent|streamGenerateContent)$"
 )
 _WORD: Final = re.compile(r"\S+\s*")
-_STOP_TIMEOUT_S: Final = 5.0
-
-
-class RecordedRequest(msgspec.Struct, frozen=True):
-    """One request the stub received: the path (with its query string) and the decoded JSON body.
-
-    ``body`` is ``None`` when the request carried no valid JSON. It unpacks as a pair:
-    ``path, body = stub.requests[0]``.
-    """
-
-    path: str
-    body: Any
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.path, self.body))
 
 
 def prompt_text(body: Any) -> str:
@@ -126,67 +103,15 @@ def _error_body(code: HTTPStatus, message: str, status: str) -> dict[str, Any]:
     return {"error": {"code": int(code), "message": message, "status": status}}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, port: int, stub: GeminiStub) -> None:
-        self.stub = stub
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__((HOST, port), _Handler)
-
-    def close_connections(self) -> None:
-        """Shut down open (keep-alive) connections so their handler threads end promptly."""
-        with self.connections_lock:
-            connections = list(self.connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(_loopback.LoopbackHandler["GeminiStub"]):
     server_version = "GeminiStub/1.0"
-    # Without it, each response's last small write waits for the client's delayed ACK
-    # (measured in docs/performance.md).
-    disable_nagle_algorithm = True
-    timeout = 30.0  # an idle keep-alive connection is dropped after this many seconds
-
-    @property
-    def _server(self) -> _Server:
-        return cast("_Server", self.server)
-
-    def setup(self) -> None:
-        super().setup()
-        with self._server.connections_lock:
-            self._server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            with self._server.connections_lock:
-                self._server.connections.discard(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self._server.stub.verbose:
-            super().log_message(format, *args)
-
-    def do_GET(self) -> None:
-        self._read_body()
-        self._not_found()
+    json_type = "application/json; charset=UTF-8"
 
     def do_POST(self) -> None:
-        raw = self._read_body()
+        body = self._read_json()
         url = urlsplit(self.path)
         match = _ROUTE.match(url.path)
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        stub = self._server.stub
-        response_id = stub._record(self.path, body)
+        response_id = f"stub-{self._stub._record(RecordedRequest(self.path, body))}"
         if match is None:
             self._not_found()
             return
@@ -202,40 +127,16 @@ class _Handler(BaseHTTPRequestHandler):
         if match["method"] == "generateContent":
             self._send_json(HTTPStatus.OK, _merge_chunks(chunks))
         elif parse_qs(url.query).get("alt") == ["sse"]:
-            self._send_sse(chunks)
+            events = (f"data: {json.dumps(chunk)}\r\n\r\n".encode() for chunk in chunks)
+            self._send_chunked({"Content-Type": "text/event-stream"}, events)
         else:
             self._send_json(HTTPStatus.OK, chunks)
-
-    do_PUT = do_PATCH = do_DELETE = do_GET
-
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
 
     def _not_found(self) -> None:
         message = f"Method not found: {self.command} {urlsplit(self.path).path}"
         self._send_json(
             HTTPStatus.NOT_FOUND, _error_body(HTTPStatus.NOT_FOUND, message, "NOT_FOUND")
         )
-
-    def _send_json(self, code: HTTPStatus, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _send_sse(self, chunks: list[dict[str, Any]]) -> None:
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        for chunk in chunks:
-            event = f"data: {json.dumps(chunk)}\r\n\r\n".encode()
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
-            self.wfile.flush()
-        self.wfile.write(b"0\r\n\r\n")
 
 
 def _response_chunks(prompt: str, model: str, response_id: str) -> Iterator[dict[str, Any]]:
@@ -281,7 +182,7 @@ def _merge_chunks(chunks: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-class GeminiStub:
+class GeminiStub(_loopback.LoopbackStub[RecordedRequest]):
     """A threaded loopback HTTP server that answers like the Gemini API (see the module docs).
 
     Example::
@@ -300,120 +201,22 @@ class GeminiStub:
         verbose: log each request to stderr, as ``http.server`` does.
     """
 
-    def __init__(self, port: int = 0, *, verbose: bool = False) -> None:
-        self._port = port
-        self.verbose = verbose
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._served = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> GeminiStub:
-        """Bind the port and serve in a daemon thread; return ``self``."""
-        if self._server is not None:
-            raise RuntimeError("GeminiStub is already running")
-        server = _Server(self._port, self)
-        self._port = server.server_address[1]
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"GeminiStub:{self._port}",
-            daemon=True,
-        )
-        thread.start()
-        self._server, self._thread = server, thread
-        return self
-
-    def stop(self, timeout: float = _STOP_TIMEOUT_S) -> None:
-        """Stop serving and close the port; idempotent, returns within about ``timeout``."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None or thread is None:
-            return
-        stopper = threading.Thread(target=server.shutdown, daemon=True)
-        stopper.start()  # shutdown() waits for serve_forever(); never wait on it unboundedly
-        stopper.join(timeout)
-        thread.join(timeout)
-        server.close_connections()
-        server.server_close()
-
-    def __enter__(self) -> GeminiStub:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    # -- state -----------------------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        """Whether the server is serving."""
-        return self._server is not None
-
-    @property
-    def port(self) -> int:
-        """The bound port (the requested one before the first ``start()``)."""
-        return self._port
+    _handler = _Handler
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``, for ``types.HttpOptions(base_url=...)``."""
-        if self._server is None:
-            raise RuntimeError("GeminiStub is not running; call start() or use it with 'with'")
-        return f"http://{HOST}:{self._port}"
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """A snapshot of the requests received so far, oldest first (thread-safe)."""
-        with self._lock:
-            return list(self._requests)
-
-    def clear_requests(self) -> None:
-        """Forget the recorded requests (the ``responseId`` counter keeps counting)."""
-        with self._lock:
-            self._requests.clear()
-
-    def _record(self, path: str, body: Any) -> str:
-        with self._lock:
-            self._requests.append(RecordedRequest(path, body))
-            self._served += 1
-            return f"stub-{self._served}"
-
-    def __repr__(self) -> str:
-        state = f"running on {HOST}:{self._port}" if self.running else "stopped"
-        return f"<GeminiStub {state}>"
+        return self._base_url()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the stub in the foreground until SIGINT or SIGTERM."""
-    parser = argparse.ArgumentParser(
+    return _loopback.main(
+        GeminiStub,
+        argv,
         prog="python -m llmops.testing.gemini_stub",
         description="Serve a loopback stub of the Gemini REST API on 127.0.0.1.",
     )
-    parser.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
-    parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
-    args = parser.parse_args(argv)
-
-    stopping = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
-    with GeminiStub(args.port, verbose=args.verbose) as stub:
-        print(stub.base_url, flush=True)
-        while not stopping.wait(0.5):  # a short wait keeps the main thread responsive to signals
-            pass
-    return 0
 
 
 if __name__ == "__main__":

@@ -66,25 +66,22 @@ URL and stops on SIGINT or SIGTERM. The module uses the standard library and msg
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import json
 import re
-import signal
-import socket
 import sys
-import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Final, cast
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import msgspec
 
+from llmops.testing import _loopback
+from llmops.testing._loopback import HOST as HOST
+from llmops.testing._loopback import RecordedRequest
+
 TYPE_CHECKING = False  # one convention for the package: typing stays out of `import llmops`
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
-    from types import FrameType, TracebackType
+    from collections.abc import Iterable, Iterator, Sequence
 
 __all__ = [
     "OpenAIStub",
@@ -96,28 +93,10 @@ __all__ = [
     "tool_arguments",
 ]
 
-HOST: Final = "127.0.0.1"
-"""The only address the stub binds."""
-
 CREATED: Final = 1_700_000_000
 """The ``created`` / ``created_at`` timestamp of every reply."""
 
 _WORD: Final = re.compile(r"\S+\s*")
-_STOP_TIMEOUT_S: Final = 5.0
-
-
-class RecordedRequest(msgspec.Struct, frozen=True):
-    """One request the stub received: the path (with its query string) and the decoded JSON body.
-
-    ``body`` is ``None`` when the request carried no valid JSON. It unpacks as a pair:
-    ``path, body = stub.requests[0]``.
-    """
-
-    path: str
-    body: Any
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.path, self.body))
 
 
 # -- the deterministic formulas -------------------------------------------------------------
@@ -418,63 +397,19 @@ def _response_events(body: dict[str, Any], number: int) -> Iterator[dict[str, An
 # -- the server -------------------------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, port: int, stub: OpenAIStub) -> None:
-        self.stub = stub
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__((HOST, port), _Handler)
-
-    def close_connections(self) -> None:
-        """Shut down open (keep-alive) connections so their handler threads end promptly."""
-        with self.connections_lock:
-            connections = list(self.connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+_SSE_HEADERS: Final = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(_loopback.LoopbackHandler["OpenAIStub"]):
     server_version = "OpenAIStub/1.0"
-    disable_nagle_algorithm = True  # no delayed-ACK wait on each response's last small write
-    timeout = 30.0  # an idle keep-alive connection is dropped after this many seconds
-
-    @property
-    def _server(self) -> _Server:
-        return cast("_Server", self.server)
-
-    def setup(self) -> None:
-        super().setup()
-        with self._server.connections_lock:
-            self._server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            with self._server.connections_lock:
-                self._server.connections.discard(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self._server.stub.verbose:
-            super().log_message(format, *args)
-
-    def do_GET(self) -> None:
-        self._read_body()
-        self._not_found()
 
     def do_POST(self) -> None:
-        raw = self._read_body()
+        body = self._read_json()
         route = urlsplit(self.path).path.rstrip("/")
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        number = self._server.stub._record(self.path, body)
+        number = self._stub._record(RecordedRequest(self.path, body))
         if route not in {"/v1/chat/completions", "/v1/responses"}:
             self._not_found()
             return
@@ -494,9 +429,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             options = body.get("stream_options")
             include_usage = isinstance(options, dict) and options.get("include_usage") is True
-            self._send_sse((None, chunk) for chunk in chat.chunks(include_usage))
-            self._write_chunk(b"data: [DONE]\n\n")
-            self._write_chunk(b"")
+            self._send_sse(((None, chunk) for chunk in chat.chunks(include_usage)), done=True)
         elif not stream:
             self._send_json(HTTPStatus.OK, _response(body, number, done=True))
         else:
@@ -505,47 +438,31 @@ class _Handler(BaseHTTPRequestHandler):
                 for index, event in enumerate(_response_events(body, number))
             )
             self._send_sse(events)
-            self._write_chunk(b"")
-
-    do_PUT = do_PATCH = do_DELETE = do_GET
-
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
 
     def _not_found(self) -> None:
         message = f"Invalid URL ({self.command} {urlsplit(self.path).path})"
         self._send_json(HTTPStatus.NOT_FOUND, _error_body(message))
 
-    def _send_json(self, code: HTTPStatus, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-request-id", "req_stub")
-        self.end_headers()
-        self.wfile.write(data)
+    def _reply_headers(self) -> dict[str, str]:
+        return {"x-request-id": "req_stub"}
 
-    def _send_sse(self, events: Iterator[tuple[str | None, dict[str, Any]]]) -> None:
-        """Send the headers and ``events`` (``event:`` name or ``None``, data) as chunks; the
-        caller writes what follows and the last, empty chunk."""
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("x-request-id", "req_stub")
-        self.end_headers()
-        for name, data in events:
-            prefix = f"event: {name}\n" if name is not None else ""
-            self._write_chunk(f"{prefix}data: {json.dumps(data)}\n\n".encode())
+    def _send_sse(
+        self, events: Iterable[tuple[str | None, dict[str, Any]]], *, done: bool = False
+    ) -> None:
+        """Stream ``events`` (``event:`` name or ``None``, data), then ``data: [DONE]`` if
+        ``done`` (as chat completions end)."""
 
-    def _write_chunk(self, data: bytes) -> None:
-        """One chunk of chunked transfer encoding; ``b""`` is the last one."""
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        self.wfile.flush()
+        def chunks() -> Iterator[bytes]:
+            for name, data in events:
+                prefix = f"event: {name}\n" if name is not None else ""
+                yield f"{prefix}data: {json.dumps(data)}\n\n".encode()
+            if done:
+                yield b"data: [DONE]\n\n"
+
+        self._send_chunked(_SSE_HEADERS, chunks())
 
 
-class OpenAIStub:
+class OpenAIStub(_loopback.LoopbackStub[RecordedRequest]):
     """A threaded loopback HTTP server that answers like the OpenAI API (see the module docs).
 
     Example::
@@ -571,120 +488,22 @@ class OpenAIStub:
         verbose: log each request to stderr, as ``http.server`` does.
     """
 
-    def __init__(self, port: int = 0, *, verbose: bool = False) -> None:
-        self._port = port
-        self.verbose = verbose
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._served = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> OpenAIStub:
-        """Bind the port and serve in a daemon thread; return ``self``."""
-        if self._server is not None:
-            raise RuntimeError("OpenAIStub is already running")
-        server = _Server(self._port, self)
-        self._port = server.server_address[1]
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"OpenAIStub:{self._port}",
-            daemon=True,
-        )
-        thread.start()
-        self._server, self._thread = server, thread
-        return self
-
-    def stop(self, timeout: float = _STOP_TIMEOUT_S) -> None:
-        """Stop serving and close the port; idempotent, returns within about ``timeout``."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None or thread is None:
-            return
-        stopper = threading.Thread(target=server.shutdown, daemon=True)
-        stopper.start()  # shutdown() waits for serve_forever(); never wait on it unboundedly
-        stopper.join(timeout)
-        thread.join(timeout)
-        server.close_connections()
-        server.server_close()
-
-    def __enter__(self) -> OpenAIStub:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    # -- state -----------------------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        """Whether the server is serving."""
-        return self._server is not None
-
-    @property
-    def port(self) -> int:
-        """The bound port (the requested one before the first ``start()``)."""
-        return self._port
+    _handler = _Handler
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT/v1``, for ``OpenAI(base_url=...)`` or litellm's ``api_base``."""
-        if self._server is None:
-            raise RuntimeError("OpenAIStub is not running; call start() or use it with 'with'")
-        return f"http://{HOST}:{self._port}/v1"
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """A snapshot of the requests received so far, oldest first (thread-safe)."""
-        with self._lock:
-            return list(self._requests)
-
-    def clear_requests(self) -> None:
-        """Forget the recorded requests (the id counter keeps counting)."""
-        with self._lock:
-            self._requests.clear()
-
-    def _record(self, path: str, body: Any) -> int:
-        with self._lock:
-            self._requests.append(RecordedRequest(path, body))
-            self._served += 1
-            return self._served
-
-    def __repr__(self) -> str:
-        state = f"running on {HOST}:{self._port}" if self.running else "stopped"
-        return f"<OpenAIStub {state}>"
+        return self._base_url("/v1")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the stub in the foreground until SIGINT or SIGTERM."""
-    parser = argparse.ArgumentParser(
+    return _loopback.main(
+        OpenAIStub,
+        argv,
         prog="python -m llmops.testing.openai_stub",
         description="Serve a loopback stub of the OpenAI HTTP API on 127.0.0.1.",
     )
-    parser.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
-    parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
-    args = parser.parse_args(argv)
-
-    stopping = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
-    with OpenAIStub(args.port, verbose=args.verbose) as stub:
-        print(stub.base_url, flush=True)
-        while not stopping.wait(0.5):  # a short wait keeps the main thread responsive to signals
-            pass
-    return 0
 
 
 if __name__ == "__main__":
