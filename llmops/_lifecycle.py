@@ -96,6 +96,10 @@ class Lifecycle:
         from ._instrumentors import apply_instrumentors
         from ._provider import build
 
+        # Imported with the set-up, not first at exit: a SIGTERM handler that flushes could
+        # otherwise run while the exit flush is half-way through importing it.
+        from ._shutdown import close
+
         settings = plan.settings
         baselines = {
             name: _stats.stats().by_platform.get(name) or _stats.SpanStats()
@@ -128,8 +132,6 @@ class Lifecycle:
                 hinted=self.hinted,
             )
         except BaseException:
-            from ._shutdown import close  # imported when needed: not a cost of every set-up
-
             close(setup, keep_provider=setup.provider is self.owned_global)
             raise
         line = _announcement(contributions, setup.applied)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -39,6 +39,19 @@ if TYPE_CHECKING:
     from tests.servers.mlflow import MlflowServer
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def write_config(write_config: Callable[..., Path]) -> Callable[..., Path]:
+    """The conftest's, with room to make a fresh SQLite store: every ``sqlite`` case starts
+    with one, and the first export makes it (seconds on a loaded machine) within
+    ``shutdown_timeout_s``."""
+
+    def write(name: str = "llmops.yaml", **sections: Any) -> Path:
+        tracing = {"shutdown_timeout_s": 20, **sections.pop("tracing", {})}
+        return write_config(name, tracing=tracing, **sections)
+
+    return write
 
 
 @pytest.fixture(params=["server", "sqlite"])
