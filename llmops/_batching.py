@@ -210,26 +210,27 @@ class BatchExportProcessor(SpanProcessor):
         # _span_size.estimate, inlined for an SDK span and read through its fields, past the
         # properties that copy what they return: this runs for every span queued
         # (docs/performance.md, "The hot path"); tests/test_span_size.py checks they agree.
-        try:
-            if not ours:
-                raise TypeError
-            name = span._name
-            size = SPAN_OVERHEAD + len(name) if type(name) is str else SPAN_OVERHEAD
-            items = span._attributes._dict  # type: ignore[union-attr]
-            if items:
-                size += (ITEM_OVERHEAD + KEY_ALLOWANCE) * len(items)
-                for value in items.values():
-                    if type(value) is str:
-                        size += len(value)
-                    elif type(value) not in SCALARS:
-                        size += _span_size.value_size(value)
-            description = span._status._description
-            if description:
-                size += len(description)
-            if span._events._dq or span._links._dq:  # type: ignore[attr-defined]
-                size += _span_size.extras(span._events, span._links)
-        except Exception:  # another kind of span, or fields of another shape
+        if not ours:
             size = _span_size.estimate(span)  # the general way, which never raises
+        else:
+            try:
+                name = span._name
+                size = SPAN_OVERHEAD + len(name) if type(name) is str else SPAN_OVERHEAD
+                items = span._attributes._dict  # type: ignore[union-attr]
+                if items:
+                    size += (ITEM_OVERHEAD + KEY_ALLOWANCE) * len(items)
+                    for value in items.values():
+                        if type(value) is str:
+                            size += len(value)
+                        elif type(value) not in SCALARS:
+                            size += _span_size.value_size(value)
+                description = span._status._description
+                if description:
+                    size += len(description)
+                if span._events._dq or span._links._dq:  # type: ignore[attr-defined]
+                    size += _span_size.extras(span._events, span._links)
+            except Exception:  # fields of another shape: the general way
+                size = _span_size.estimate(span)
         if self._bytes + size > self._max_bytes:
             if size > self._max_export_bytes:  # it could never be sent; do not hold it
                 self._drops.oversized(size, self._max_export_bytes)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 
 from opentelemetry.sdk.resources import Resource
@@ -89,8 +90,6 @@ def hurry(exporter: SpanExporter) -> None:
     a collector that answers still gets everything, and a stalled one still gets the bound.
     ``tests/test_exit_refused.py`` checks that the exporters still keep these events.
     """
-    import threading
-
     for event in (
         getattr(exporter, "_shutdown_in_progress", None),  # OTLP/gRPC
         getattr(getattr(exporter, "_client", None), "_shutdown_event", None),  # OTLP/HTTP

@@ -219,14 +219,13 @@ def _announcement(contributions: Sequence[Contribution], applied: Sequence[Appli
 def _contributions(plan: Plan) -> list[Contribution]:
     """Each platform's setup, in order; on a failure the ones made are discarded first."""
     from ._provider import contribute
+    from ._shutdown import run_all_bounded
 
     made: list[Contribution] = []
     try:
         for target in plan.targets:
             made.append(contribute(target, plan.settings))
     except BaseException:
-        from ._shutdown import run_all_bounded
-
         exporters = [e for c in made for e in c.setup.exporters]
         run_all_bounded([(e.shutdown, "discarding an exporter") for e in exporters], 1.0)
         raise

@@ -44,6 +44,7 @@ __all__ = [
     "SPAN_OVERHEAD",
     "UTF8_MAX",
     "estimate",
+    "extras",
     "value_size",
     "wire_size",
 ]
