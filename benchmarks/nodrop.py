@@ -39,6 +39,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # threads.py, beside this file, however this one is run
+
+from threads import child_environ  # noqa: E402
 
 
 def _count_exports() -> dict[int, int]:
@@ -154,14 +157,7 @@ def child(args: argparse.Namespace) -> None:
 
 
 def _environ() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OTEL_", "LLMOPS_", "PHOENIX_", "ARIZE_"))
-        and k.lower() not in {"http_proxy", "https_proxy", "all_proxy", "grpc_proxy"}
-    }
-    env.update({"NO_PROXY": "*", "no_proxy": "*", "LLMOPS_ANNOUNCE": "0"})
-    return env
+    return {**child_environ(), "LLMOPS_ANNOUNCE": "0"}
 
 
 def _run_child(python: str, endpoint: str, threads: int, args: argparse.Namespace) -> dict:

@@ -79,26 +79,26 @@ def setup():
         http = SPEC.get("llmops_protocol") == "http"
         endpoint, protocol = (HTTP, "http") if http else (GRPC, "grpc")
         if SPEC.get("llmops_format") == "toml":  # figure 2's "llmops-toml": no PyYAML import
-            cfg = os.path.join(tempfile.mkdtemp(prefix="llmops-bench-"), "llmops.toml")
-            with open(cfg, "w") as fh:
-                fh.write(
-                    'platform = "arize"\n'
-                    f'[service]\nname = "{PROJECT}"\n'
-                    f'[arize]\nendpoint = "{endpoint}"\nprotocol = "{protocol}"\n'
-                    f'project_name = "{PROJECT}"\n'
-                )
-            provider = llmops.instrument(config_path=cfg)
-            return provider.get_tracer("bench"), llmops.shutdown
-        cfg = os.path.join(tempfile.mkdtemp(prefix="llmops-bench-"), "llmops.yaml")
-        with open(cfg, "w") as fh:
-            fh.write(
+            name, text = (
+                "llmops.toml",
+                'platform = "arize"\n'
+                f'[service]\nname = "{PROJECT}"\n'
+                f'[arize]\nendpoint = "{endpoint}"\nprotocol = "{protocol}"\n'
+                f'project_name = "{PROJECT}"\n',
+            )
+        else:
+            name, text = (
+                "llmops.yaml",
                 "platform: arize\n"
                 f"service: {{name: {PROJECT}}}\n"
                 f"arize: {{endpoint: '{endpoint}', protocol: {protocol}, "
                 f"project_name: {PROJECT}}}\n"
                 + ("instrumentation: {google_genai: true}\n" if GENAI else "")
-                + (f"tracing: {json.dumps(SPEC['tracing'])}\n" if SPEC.get("tracing") else "")
+                + (f"tracing: {json.dumps(SPEC['tracing'])}\n" if SPEC.get("tracing") else ""),
             )
+        cfg = os.path.join(tempfile.mkdtemp(prefix="llmops-bench-"), name)
+        with open(cfg, "w") as fh:
+            fh.write(text)
         provider = llmops.instrument(config_path=cfg)
         return provider.get_tracer("bench"), llmops.shutdown
     if PEER == "otel":  # the floor: raw SDK, OTLP/gRPC exporter, llmops' batch settings

@@ -197,7 +197,9 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _environ() -> dict[str, str]:
+def child_environ() -> dict[str, str]:
+    """The environment of a measured child: no ambient OTel/llmops/Phoenix configuration,
+    no proxy (nodrop.py uses it too)."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -238,7 +240,7 @@ def _run_child(
                 stdout=subprocess.PIPE,
                 stderr=err,
                 text=True,
-                env=_environ(),
+                env=child_environ(),
                 timeout=args.seconds + 120,
                 check=False,
             )
@@ -300,7 +302,7 @@ def harness(args: argparse.Namespace) -> dict:
             stdout=subprocess.PIPE,
             text=True,
             start_new_session=True,
-            env=_environ(),
+            env=child_environ(),
         )
     try:
         url = sink.stdout.readline().strip() if sink is not None and sink.stdout else ""
