@@ -620,9 +620,14 @@ class StoreExporter(SpanExporter):
         from mlflow.tracing.client import TracingClient
         from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
+        from ._mlflow_bulk import bulk_writer
+
         self._from_proto = Span.from_otel_proto
         self._encode = encode_spans
         self._client = TracingClient(uri)
+        store = self._client.store
+        self._bulk = bulk_writer(store)
+        self._writer = self._bulk or store
         self._uri = mask(uri)
         self._experiment_id = experiment_id
         self._failing = False
@@ -630,14 +635,16 @@ class StoreExporter(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
             with _without_litellm_import():
-                request = self._encode(spans)
-                converted = [
-                    self._from_proto(span, resource=resource_spans.resource)
-                    for resource_spans in request.resource_spans
-                    for scope_spans in resource_spans.scope_spans
-                    for span in scope_spans.spans
-                ]
-                self._client.log_spans(self._experiment_id, converted)
+                converted = self._bulk.convert(spans) if self._bulk is not None else None
+                if converted is None:
+                    request = self._encode(spans)
+                    converted = [
+                        self._from_proto(span, resource=resource_spans.resource)
+                        for resource_spans in request.resource_spans
+                        for scope_spans in resource_spans.scope_spans
+                        for span in scope_spans.spans
+                    ]
+                self._writer.log_spans(self._experiment_id, converted)
         except Exception as exc:  # never into the export thread; logged once per failure streak
             if not self._failing:
                 logger.warning(

@@ -1,0 +1,229 @@
+"""The bulk writer leaves the store exactly as MLflow's ``log_spans`` does, row for row.
+
+Two fresh SQLite stores get the same batches of spans, one through MLflow's
+``SqlAlchemyStore.log_spans``, the other through llmops' ``BulkWriter``; then every row of every
+table is compared. The batches cover what ``log_spans`` reads: OpenInference LLM spans with
+token counts and a cost, a session, a user, trace tags and a trace name set on the root span,
+resource attributes, an error status, text outside ASCII, events, and traces split across
+batches (children first, root later, which the writer hands to ``log_spans``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("mlflow")
+
+import mlflow
+from mlflow.entities import Span
+from mlflow.tracing.client import TracingClient
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+
+from llmops._platforms._mlflow_bulk import VERIFIED, BulkWriter, bulk_writer
+
+VERIFIED_HERE = mlflow.__version__ in VERIFIED
+
+
+class _Keep(SpanExporter):
+    def __init__(self) -> None:
+        self.spans: list[ReadableSpan] = []
+
+    def export(self, spans: Any) -> SpanExportResult:
+        self.spans.extend(spans)
+        return SpanExportResult.SUCCESS
+
+
+LLM = {
+    "openinference.span.kind": "LLM",
+    "llm.model_name": "gemini-2.0-flash",
+    "llm.provider": "google",
+    "input.value": "Pourquoi le ciel est-il bleu ? 空はなぜ青い",
+    "output.value": "La lumière est diffusée par l'air.",
+    "llm.token_count.prompt": 12,
+    "llm.token_count.completion": 40,
+    "llm.token_count.total": 52,
+}
+
+
+def _batches() -> list[list[ReadableSpan]]:
+    """Batches in the order an export queue would make them (spans in end order)."""
+    keep = _Keep()
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": "bulk-test", "deployment.environment": "ci"})
+    )
+    provider.add_span_processor(SimpleSpanProcessor(keep))
+    tracer = provider.get_tracer("bulk-test")
+    for n in range(6):  # single-span LLM traces, one with an error
+        with tracer.start_as_current_span(f"llm-{n}", attributes=LLM) as span:
+            if n == 3:
+                span.set_status(Status(StatusCode.ERROR, "quota"))
+                span.add_event("exception", {"exception.message": "quota exceeded"})
+    with tracer.start_as_current_span(  # an agent: session, user, tags, a name, a cost
+        "agent",
+        attributes={
+            "openinference.span.kind": "AGENT",
+            "session.id": "session-7",
+            "user.id": "user-3",
+            "mlflow.traceTag.team": "search",
+            "mlflow.traceName": "answer",
+            "input.value": json.dumps({"question": "why?"}),
+            "output.value": json.dumps({"answer": "because"}),
+        },
+    ):
+        for n in range(3):
+            with tracer.start_as_current_span(
+                "GenerateContent",
+                attributes={**LLM, "mlflow.llm.cost": json.dumps({"input_cost": 0.001 * n})},
+            ):
+                pass
+        with tracer.start_as_current_span("tool", attributes={"openinference.span.kind": "TOOL"}):
+            pass
+    # Two scopes in one trace: OTLP groups spans by scope, and the first session id wins.
+    other = provider.get_tracer("other-scope")
+    with tracer.start_as_current_span("outer", attributes={"session.id": "from-first-scope"}):
+        with tracer.start_as_current_span("inner", attributes={"maybe": ("a", None)}):
+            pass
+        with other.start_as_current_span("call", attributes={"session.id": "from-other-scope"}):
+            pass
+    first = list(keep.spans)
+    keep.spans.clear()
+    # A trace split across two batches: its children are exported before its root ends.
+    with tracer.start_as_current_span("chain", attributes={"openinference.span.kind": "CHAIN"}):
+        for n in range(2):
+            with tracer.start_as_current_span(f"step-{n}", attributes=LLM):
+                pass
+        children = list(keep.spans)
+        keep.spans.clear()
+        with tracer.start_as_current_span("plain", attributes={"k": [1, 2, 3]}):
+            pass
+    rest = list(keep.spans)
+    keep.spans.clear()
+    # A link: the writer converts this batch through OTLP, as MLflow's server does.
+    with tracer.start_as_current_span("linked", links=[trace.Link(children[0].context)]):
+        pass
+    return [first + children, rest, list(keep.spans)]
+
+
+def _converted(spans: list[ReadableSpan]) -> list[Span]:
+    request = encode_spans(spans)
+    return [
+        Span.from_otel_proto(span, resource=resource_spans.resource)
+        for resource_spans in request.resource_spans
+        for scope_spans in resource_spans.scope_spans
+        for span in scope_spans.spans
+    ]
+
+
+def _dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    with sqlite3.connect(path) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {table: sorted(db.execute(f'SELECT * FROM "{table}"'), key=repr) for table in tables}
+
+
+def _store(tmp_path: Path, name: str) -> tuple[TracingClient, str, Path]:
+    path = tmp_path / f"{name}.db"
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{path}")
+    experiment_id = client.create_experiment("bulk", artifact_location="file:///artifacts")
+    return TracingClient(f"sqlite:///{path}"), experiment_id, path
+
+
+@pytest.fixture
+def stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
+    # As in llmops' export thread: MLflow prices spans with litellm when it can import it,
+    # and litellm downloads its price list.
+    monkeypatch.setitem(sys.modules, "litellm", None)
+    return _store(tmp_path, "mlflow"), _store(tmp_path, "bulk")
+
+
+def _written(stores: tuple[Any, ...]) -> tuple[dict[str, Any], dict[str, Any], BulkWriter]:
+    """The tables the writes changed, in each store (the experiments' times differ)."""
+    (theirs, their_id, their_path), (ours, our_id, our_path) = stores
+    assert their_id == our_id
+    before = {"theirs": _dump(their_path), "ours": _dump(our_path)}
+    writer = bulk_writer(ours.store, force=True)
+    assert writer is not None
+    converted_directly = []
+    for batch in _batches():
+        theirs.store.log_spans(their_id, _converted(batch))
+        ours_converted = writer.convert(batch)
+        converted_directly.append(ours_converted is not None)
+        writer.log_spans(our_id, ours_converted or _converted(batch))
+    assert converted_directly == [True, True, False]  # the last batch has a link
+    after = {"theirs": _dump(their_path), "ours": _dump(our_path)}
+    changed = {
+        table
+        for side in after
+        for table in after[side]
+        if after[side][table] != before[side][table]
+    }
+    assert {"trace_info", "spans", "trace_tags"} <= changed
+    theirs_changed, ours_changed = (
+        {table: after[side][table] for table in changed} for side in ("theirs", "ours")
+    )
+    return theirs_changed, ours_changed, writer
+
+
+@pytest.mark.skipif(not VERIFIED_HERE, reason=f"MLflow {mlflow.__version__} is not verified")
+def test_every_row_is_what_log_spans_writes(stores: tuple[Any, ...]) -> None:
+    theirs, ours, writer = _written(stores)
+    assert not writer._failing  # the bulk path ran, it did not fall back
+    assert theirs.keys() == ours.keys()
+    for table in theirs:
+        assert ours[table] == theirs[table], table
+    assert len(theirs["trace_info"]) == 10
+    assert len(theirs["spans"]) == 19
+
+
+def test_a_release_not_verified_gets_log_spans_alone(
+    stores: tuple[Any, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (_, _, _), (ours, _, _) = stores
+    assert (bulk_writer(ours.store) is not None) == VERIFIED_HERE
+    monkeypatch.setattr(mlflow, "__version__", "0.0.0")
+    assert bulk_writer(ours.store) is None
+
+
+def test_a_failed_bulk_write_falls_back_to_log_spans(
+    stores: tuple[Any, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anything failing in the bulk transaction leaves nothing of it: log_spans writes all."""
+    (theirs, their_id, their_path), (ours, our_id, our_path) = stores
+    writer = bulk_writer(ours.store, force=True)
+    assert writer is not None
+
+    advance = ours.store._advance_db_payload_generations_for_db_span_writes
+    calls: list[int] = []
+
+    def once_broken(session: Any, trace_ids: Any) -> None:
+        calls.append(1)  # the bulk transaction's call, after its inserts, fails once
+        if len(calls) == 1:
+            raise RuntimeError("archived meanwhile")
+        advance(session, trace_ids)
+
+    monkeypatch.setattr(
+        ours.store, "_advance_db_payload_generations_for_db_span_writes", once_broken
+    )
+    for batch in _batches():
+        theirs.store.log_spans(their_id, _converted(batch))
+        writer.log_spans(our_id, _converted(batch))
+        if len(calls) == 1:
+            assert writer._failing
+    assert len(calls) > 2  # log_spans did the first batch, the writer the second
+    theirs_now, ours_now = _dump(their_path), _dump(our_path)
+    del theirs_now["experiments"], ours_now["experiments"]
+    assert ours_now == theirs_now
