@@ -23,6 +23,7 @@ pytest.importorskip("mlflow")
 import mlflow
 from mlflow.entities import Span
 from mlflow.tracing.client import TracingClient
+from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -31,7 +32,6 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
-from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from llmops._platforms._mlflow_bulk import VERIFIED, BulkWriter, bulk_writer
@@ -227,3 +227,25 @@ def test_a_failed_bulk_write_falls_back_to_log_spans(
     theirs_now, ours_now = _dump(their_path), _dump(our_path)
     del theirs_now["experiments"], ours_now["experiments"]
     assert ours_now == theirs_now
+
+
+def test_the_store_exporter_writes_through_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exporter llmops uses for a SQLite store takes the bulk writer exactly when the
+    release is verified, and what it exports is stored whole."""
+    from llmops._platforms._mlflow_export import StoreExporter
+
+    monkeypatch.setitem(sys.modules, "litellm", None)
+    client, experiment_id, _ = _store(tmp_path, "exported")
+    exporter = StoreExporter(f"sqlite:///{tmp_path / 'exported.db'}", experiment_id)
+    assert (exporter._bulk is not None) == VERIFIED_HERE
+    batches = _batches()
+    for batch in batches:
+        assert exporter.export(batch) is SpanExportResult.SUCCESS
+    exporter.shutdown()
+    stored = client.store.search_traces(locations=[experiment_id], max_results=100)[0]
+    assert len(stored) == 10
+    assert sum(len(client.get_trace(t.trace_id).data.spans) for t in stored) == sum(
+        map(len, batches)
+    )
