@@ -136,18 +136,12 @@ class BulkWriter:
 
     def _write_new(self, location: str, spans: list[Any]) -> list[Any]:
         """Writes the traces the store does not hold; returns the spans of the others."""
-        models = self._models
         by_trace: dict[str, list[Any]] = defaultdict(list)
         for span in spans:
             by_trace[span.trace_id].append(span)
         store = self.store
         with store.ManagedSessionMaker(read_only=False) as session:
-            held = {
-                request_id
-                for (request_id,) in store._trace_query(session)
-                .with_entities(models.SqlTraceInfo.request_id)
-                .filter(models.SqlTraceInfo.request_id.in_(list(by_trace)))
-            }
+            held = self._held(session, list(by_trace))
             new = [trace_id for trace_id in by_trace if trace_id not in held]
             if not new:
                 return spans
@@ -158,6 +152,17 @@ class BulkWriter:
                 _insert(session, table, table_rows)
             store._advance_db_payload_generations_for_db_span_writes(session, new)
         return [span for trace_id in held for span in by_trace[trace_id]]
+
+    def _held(self, session: Any, trace_ids: list[str]) -> set[str]:
+        """Which of ``trace_ids`` the store holds (another writer may add one before the
+        commit: then the INSERT fails, the transaction is rolled back, and log_spans writes)."""
+        info = self._models.SqlTraceInfo
+        return {
+            request_id
+            for (request_id,) in self.store._trace_query(session)
+            .with_entities(info.request_id)
+            .filter(info.request_id.in_(trace_ids))
+        }
 
 
 def _insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -249,3 +249,23 @@ def test_the_store_exporter_writes_through_it(
     assert sum(len(client.get_trace(t.trace_id).data.spans) for t in stored) == sum(
         map(len, batches)
     )
+
+
+def test_a_trace_written_meanwhile_by_another_writer(
+    stores: tuple[Any, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trace another process stored after the writer looked: its INSERT fails, the bulk
+    transaction is rolled back whole, and log_spans stores the batch, as MLflow alone would."""
+    (theirs, their_id, their_path), (ours, our_id, our_path) = stores
+    writer = bulk_writer(ours.store, force=True)
+    assert writer is not None
+    first, second, _ = _batches()
+    for store, location in ((theirs.store, their_id), (ours.store, our_id)):
+        store.log_spans(location, _converted(first))
+    monkeypatch.setattr(writer, "_held", lambda session, trace_ids: set())  # looked too early
+    theirs.store.log_spans(their_id, _converted(second))
+    writer.log_spans(our_id, _converted(second))  # its chain trace is in the store already
+    assert writer._failing
+    theirs_now, ours_now = _dump(their_path), _dump(our_path)
+    del theirs_now["experiments"], ours_now["experiments"]
+    assert ours_now == theirs_now
