@@ -64,12 +64,20 @@ def _batches() -> list[list[ReadableSpan]]:
     """Batches in the order an export queue would make them (spans in end order)."""
     keep = _Keep()
     provider = TracerProvider(
-        resource=Resource.create({"service.name": "bulk-test", "deployment.environment": "ci"})
+        resource=Resource.create(
+            {
+                "service.name": "bulk-test",
+                "deployment.environment": "ci",
+                "deployment.replicas": 3,
+                "cloud.regions": ("eu", "us"),
+            }
+        )
     )
     provider.add_span_processor(SimpleSpanProcessor(keep))
     tracer = provider.get_tracer("bulk-test")
-    for n in range(6):  # single-span LLM traces, one with an error
-        with tracer.start_as_current_span(f"llm-{n}", attributes=LLM) as span:
+    for n in range(6):  # single-span LLM traces, one with an error, one with a NaN
+        attributes = {**LLM, "eval.score": float("nan")} if n == 4 else LLM
+        with tracer.start_as_current_span(f"llm-{n}", attributes=attributes) as span:
             if n == 3:
                 span.set_status(Status(StatusCode.ERROR, "quota"))
                 span.add_event("exception", {"exception.message": "quota exceeded"})
@@ -111,10 +119,17 @@ def _batches() -> list[list[ReadableSpan]]:
         keep.spans.clear()
         with tracer.start_as_current_span("plain", attributes={"k": [1, 2, 3]}):
             pass
+    with tracer.start_as_current_span("new-in-a-mixed-batch", attributes=LLM):
+        pass
     rest = list(keep.spans)
     keep.spans.clear()
-    # A link: the writer converts this batch through OTLP, as MLflow's server does.
-    with tracer.start_as_current_span("linked", links=[trace.Link(children[0].context)]):
+    # A link, a lone surrogate and an int beyond int64: the writer converts this batch through
+    # OTLP, whose encoder drops the last two, as MLflow's server receives it.
+    with tracer.start_as_current_span(
+        "linked",
+        links=[trace.Link(children[0].context)],
+        attributes={"cut": "half an emoji \ud83d", "big": 2**70},
+    ):
         pass
     return [first + children, rest, list(keep.spans)]
 
@@ -157,6 +172,14 @@ def _written(stores: tuple[Any, ...]) -> tuple[dict[str, Any], dict[str, Any], B
     before = {"theirs": _dump(their_path), "ours": _dump(our_path)}
     writer = bulk_writer(ours.store, force=True)
     assert writer is not None
+    handed_on: list[str] = []  # the spans the writer left to MLflow's log_spans
+    log_spans = ours.store.log_spans
+
+    def spy(location: str, spans: list[Span]) -> Any:
+        handed_on.extend(span.name for span in spans)
+        return log_spans(location, spans)
+
+    ours.store.log_spans = spy
     converted_directly = []
     for batch in _batches():
         theirs.store.log_spans(their_id, _converted(batch))
@@ -164,6 +187,9 @@ def _written(stores: tuple[Any, ...]) -> tuple[dict[str, Any], dict[str, Any], B
         converted_directly.append(ours_converted is not None)
         writer.log_spans(our_id, ours_converted or _converted(batch))
     assert converted_directly == [True, True, False]  # the last batch has a link
+    # Only the two spans of the trace split across batches went to log_spans: the rest of the
+    # second batch, a new trace, was written in bulk; no batch fell back whole.
+    assert sorted(handed_on) == ["chain", "plain"]
     after = {"theirs": _dump(their_path), "ours": _dump(our_path)}
     changed = {
         table
@@ -180,13 +206,12 @@ def _written(stores: tuple[Any, ...]) -> tuple[dict[str, Any], dict[str, Any], B
 
 @pytest.mark.skipif(not VERIFIED_HERE, reason=f"MLflow {mlflow.__version__} is not verified")
 def test_every_row_is_what_log_spans_writes(stores: tuple[Any, ...]) -> None:
-    theirs, ours, writer = _written(stores)
-    assert not writer._failing  # the bulk path ran, it did not fall back
+    theirs, ours, _ = _written(stores)
     assert theirs.keys() == ours.keys()
     for table in theirs:
         assert ours[table] == theirs[table], table
-    assert len(theirs["trace_info"]) == 10
-    assert len(theirs["spans"]) == 19
+    assert len(theirs["trace_info"]) == 11
+    assert len(theirs["spans"]) == 20
 
 
 def test_a_release_not_verified_gets_log_spans_alone(
@@ -245,7 +270,7 @@ def test_the_store_exporter_writes_through_it(
         assert exporter.export(batch) is SpanExportResult.SUCCESS
     exporter.shutdown()
     stored = client.store.search_traces(locations=[experiment_id], max_results=100)[0]
-    assert len(stored) == 10
+    assert len(stored) == 11
     assert sum(len(client.get_trace(t.trace_id).data.spans) for t in stored) == sum(
         map(len, batches)
     )
@@ -269,3 +294,31 @@ def test_a_trace_written_meanwhile_by_another_writer(
     theirs_now, ours_now = _dump(their_path), _dump(our_path)
     del theirs_now["experiments"], ours_now["experiments"]
     assert ours_now == theirs_now
+
+
+def test_convert_makes_what_from_otel_proto_makes(tmp_path: Path) -> None:
+    """Span by span, with the resource: what the writer hands on is what the server's
+    conversion makes; a span whose values OTLP would change goes through OTLP."""
+    (client, _, _) = _store(tmp_path, "convert")
+    writer = bulk_writer(client.store, force=True)
+    assert writer is not None
+    first, second, third = _batches()
+    for batch in (first, second):
+        ours = writer.convert(batch)
+        assert ours is not None
+        theirs = _converted(batch)
+        assert [s.to_dict() for s in ours] == [s.to_dict() for s in theirs]
+        assert [dict(s._span.resource.attributes) for s in ours] == [
+            dict(s._span.resource.attributes) for s in theirs
+        ]
+    linked = third[0]
+    assert writer.convert([linked]) is None
+    keep = _Keep()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(keep))
+    tracer = provider.get_tracer("edge")
+    for attributes in ({"cut": "half an emoji \ud83d"}, {"big": 2**70}, {"bigs": (1, 2**70)}):
+        keep.spans.clear()
+        with tracer.start_as_current_span("edge", attributes=attributes):
+            pass
+        assert writer.convert(keep.spans) is None, attributes
