@@ -4,6 +4,7 @@
     python benchmarks/mlflow_store.py --only rate --seconds 30  # longer windows
     python benchmarks/mlflow_store.py --writers bulk --spans-per-trace 1 --rates 2000
     python benchmarks/mlflow_store.py --source /tmp/old        # another checkout's llmops
+    python benchmarks/mlflow_store.py --only rate --fanout     # platforms: [mlflow, arize]
 
 (a) ``instrument()`` on a fresh database: one fresh process per run, the median and range,
     and the time until the first span is stored.
@@ -19,6 +20,9 @@
     was dropped and the backlog drained within ``--drain-limit`` seconds (the 1-s export delay
     plus 1 s): a rate above what the store can write fills the queue slowly, so the window has
     to be long; the store also slows as it grows (SQLite's commits touch more pages).
+
+With ``--fanout`` every span goes to Arize as well (OTLP/gRPC to ``benchmarks/sink.py``, a null
+collector on loopback), and the figures count the MLflow platform's spans alone.
 
 Every measurement runs in a fresh process with this interpreter; nothing leaves loopback (the
 store is a file in a temporary folder).
@@ -48,9 +52,13 @@ if os.environ.get("BENCH_WRITER") == "log_spans":  # MLflow's own log_spans, as 
     import llmops._platforms._mlflow_bulk as bulk
     bulk.VERIFIED = frozenset()
 config = os.path.join(folder, "llmops.yaml")
+fanout = os.environ.get("BENCH_ARIZE")  # the null collector's URL: fan out to Arize as well
 with open(config, "w") as f:
     f.write(f"mlflow:\\n  tracking_uri: sqlite:///{folder}/mlflow.db\\n"
             "  experiment_name: bench\\n")
+    if fanout:
+        f.write("platforms: [mlflow, arize]\\n"
+                f"arize: {{endpoint: '{fanout}', protocol: grpc, project_name: bench}}\\n")
 began = time.perf_counter()
 import llmops
 provider = llmops.instrument(llmops.Platform.MLFLOW, config_path=config)
@@ -70,8 +78,9 @@ def trace_of(spans):
             with tracer.start_as_current_span("GenerateContent", attributes=LLM):
                 pass
 
-def counts():
+def counts():  # the MLflow platform's own counts (with fan-out, Arize counts apart)
     s = llmops.stats()
+    s = s.by_platform.get("mlflow", s)
     return s.exported, s.dropped, s.failed + getattr(s, "abandoned", 0)
 
 def wait_until(done, limit):
@@ -120,6 +129,8 @@ def _child(
     mode: str, rate: float, seconds: float, per_trace: int, source: str | None, writer: str
 ) -> dict:
     env = dict(os.environ, BENCH_WRITER=writer)
+    if _SINK:
+        env["BENCH_ARIZE"] = _SINK[0]
     if source:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
     args = [str(rate), str(seconds), str(per_trace)]
@@ -138,6 +149,20 @@ def _child(
         raise SystemExit(f"child failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result: dict = json.loads(lines[-1].removeprefix("RESULT "))
     return result
+
+
+_SINK: list[str] = []
+"""With ``--fanout``: the URL of the null OTLP/gRPC collector the Arize platform sends to."""
+
+
+def _start_sink() -> subprocess.Popen[str]:
+    """``benchmarks/sink.py`` on loopback (it acknowledges every export at once)."""
+    sink = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks" / "sink.py")], stdout=subprocess.PIPE, text=True
+    )
+    assert sink.stdout is not None
+    _SINK.append(sink.stdout.readline().strip())
+    return sink
 
 
 def _spread(values: list[float]) -> str:
@@ -207,7 +232,19 @@ def main() -> None:
     )
     parser.add_argument("--only", choices=("setup", "rate"), help="one figure only")
     parser.add_argument("--source", help="a folder whose llmops package is measured instead")
+    parser.add_argument(
+        "--fanout", action="store_true", help="platforms: [mlflow, arize]; Arize to a null sink"
+    )
     args = parser.parse_args()
+    sink = _start_sink() if args.fanout else None
+    try:
+        _figures(args)
+    finally:
+        if sink is not None:
+            sink.terminate()
+
+
+def _figures(args: argparse.Namespace) -> None:
     if args.only != "rate":
         setup_figure(args.runs, args.source)
     if args.only != "setup":
