@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 __all__ = ["VERIFIED", "BulkWriter", "bulk_writer"]
 
@@ -139,10 +140,17 @@ class BulkWriter:
         try:
             rest = self._write_new(location, spans)
         except Exception as exc:  # MLflow's own path decides; nothing is half-written
-            if getattr(exc, "error_code", None) == "TEMPORARILY_UNAVAILABLE":
-                raise  # the database is locked or gone: log_spans would wait for it again
+            refused = exc.__cause__ if isinstance(exc.__cause__, _Refused) else exc
+            if getattr(refused, "unavailable", False) or (
+                getattr(exc, "error_code", None) == "TEMPORARILY_UNAVAILABLE"
+            ):
+                raise refused from None  # locked or gone: log_spans would wait for it again
             if not self._failing:
-                logger.debug("llmops: MLflow: bulk write failed, using log_spans: %r", exc)
+                logger.debug(
+                    "llmops: MLflow: bulk write failed, using log_spans: %s: %s",
+                    type(exc).__name__,
+                    str(exc)[:300],
+                )
             self._failing = True
             rest = spans
         else:
@@ -197,10 +205,22 @@ def _insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), limit):
         chunk = rows[start : start + limit]
         values = [row[column] for row in chunk for column in columns]
-        connection.exec_driver_sql(
-            f'INSERT INTO "{table.name}" ({names}) VALUES {", ".join([one] * len(chunk))}',
-            tuple(values),
-        )
+        try:
+            connection.exec_driver_sql(
+                f'INSERT INTO "{table.name}" ({names}) VALUES {", ".join([one] * len(chunk))}',
+                tuple(values),
+            )
+        except DBAPIError as exc:  # its text holds the statement: tens of kB, and span content
+            raise _Refused(table.name, exc) from None
+
+
+class _Refused(Exception):
+    """A bulk INSERT the database refused, in SQLite's own words and without the statement
+    (MLflow's session logs an OperationalError's text at ERROR, and every error re-raised)."""
+
+    def __init__(self, table: str, exc: DBAPIError) -> None:
+        super().__init__(f"INSERT into {table}: {type(exc.orig).__name__}: {str(exc.orig)[:200]}")
+        self.unavailable = isinstance(exc, OperationalError)  # locked, or the file is gone
 
 
 class _Rows:

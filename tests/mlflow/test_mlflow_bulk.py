@@ -11,6 +11,7 @@ batches (children first, root later, which the writer hands to ``log_spans``).
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import sys
 from pathlib import Path
@@ -322,3 +323,55 @@ def test_convert_makes_what_from_otel_proto_makes(tmp_path: Path) -> None:
         with tracer.start_as_current_span("edge", attributes=attributes):
             pass
         assert writer.convert(keep.spans) is None, attributes
+
+
+def test_a_refused_insert_is_told_in_one_short_line(
+    stores: tuple[Any, ...], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The multi-row INSERT's text is tens of kB and holds span content: when the database
+    refuses it, no log record carries it, at any level, and log_spans still stores the batch."""
+    (_, _, _), (ours, our_id, our_path) = stores
+    writer = bulk_writer(ours.store, force=True)
+    assert writer is not None
+    first = _batches()[0]
+    writer.log_spans(our_id, _converted(first))
+    before = _dump(our_path)
+    monkeypatch.setattr(writer, "_held", lambda session, trace_ids: set())
+    with caplog.at_level(logging.DEBUG):
+        writer.log_spans(our_id, _converted(first))  # every trace is in the store: refused
+    assert writer._failing
+    refused = [r for r in caplog.records if "bulk write failed" in r.getMessage()]
+    assert len(refused) == 1
+    assert "IntegrityError" in refused[0].getMessage()
+    assert max(len(r.getMessage()) for r in caplog.records) < 1000
+    assert not any("Pourquoi" in r.getMessage() for r in caplog.records)
+    assert "INSERT into trace_info: IntegrityError" in refused[0].getMessage()
+    assert _dump(our_path)["spans"] == before["spans"]  # log_spans upserted the same rows
+
+
+def test_an_unavailable_database_is_not_waited_for_twice(
+    stores: tuple[Any, ...], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An OperationalError (a locked or vanished database; here a missing table) ends the
+    export with a short error: log_spans, which would wait for the database again, is not
+    called, and MLflow's session logs no statement."""
+    from llmops._platforms import _mlflow_bulk
+
+    (_, _, _), (ours, our_id, _) = stores
+    writer = bulk_writer(ours.store, force=True)
+    assert writer is not None
+    real_take = _mlflow_bulk._Rows.take
+
+    def missing_table(self: Any) -> list[tuple[Any, list[dict[str, Any]]]]:
+        (_, rows), *rest = real_take(self)
+        return [(type("Table", (), {"name": "no_such_table"})(), rows), *rest]
+
+    monkeypatch.setattr(_mlflow_bulk._Rows, "take", missing_table)
+    called: list[int] = []
+    monkeypatch.setattr(ours.store, "log_spans", lambda *a, **k: called.append(1))
+    with caplog.at_level(logging.DEBUG), pytest.raises(_mlflow_bulk._Refused) as raised:
+        writer.log_spans(our_id, _converted(_batches()[0]))
+    assert "no such table" in str(raised.value)
+    assert raised.value.unavailable
+    assert called == []
+    assert all(len(r.getMessage()) < 1000 for r in caplog.records)
