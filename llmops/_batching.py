@@ -124,6 +124,11 @@ class BatchExportProcessor(SpanProcessor):
     """Queues ended spans, bounded in count and bytes, and exports them from a daemon thread
     in batches of at most ``max_batch`` spans and ``max_export_bytes`` bytes.
 
+    ``in_flight`` threads export at once (:attr:`~llmops.PlatformSetup.exports_in_flight`):
+    more than one only for an exporter that is safe to call from several threads and spends
+    part of each export outside the interpreter (a database commit), so the next batch is
+    prepared meanwhile.
+
     ``exporter`` is llmops' :class:`~llmops._exporters.GuardedExporter` (it never raises);
     this processor counts what each export delivered or failed to, and at shutdown what it
     gave up on.
@@ -142,6 +147,7 @@ class BatchExportProcessor(SpanProcessor):
         max_export_bytes: int,
         delay_s: float,
         export_timeout_s: float = 10.0,
+        in_flight: int = 1,
     ) -> None:
         self.exporter = exporter
         self.platform = platform
@@ -161,11 +167,13 @@ class BatchExportProcessor(SpanProcessor):
         self._closing = False
         self._given_up = False
         self._crashed = False
+        self.in_flight = max(1, in_flight)
         self._taken = 0
-        """Spans the export thread took from the queue and has not finished exporting."""
-        self._lock = threading.Lock()  # export thread and shutdown only, never span.end()
-        self._export_lock = threading.Lock()  # one export at a time: the thread or a flush
-        self._start_worker()
+        """Spans the export threads took from the queue and have not finished exporting."""
+        self._lock = threading.Lock()  # export threads and shutdown only, never span.end()
+        self._slots = threading.Semaphore(self.in_flight)  # an export thread's, or a flush's
+        self._flushing = threading.Lock()  # one flush at a time takes every slot
+        self._start_workers()
         if hasattr(os, "register_at_fork"):
             reinit = weakref.WeakMethod(self._after_fork)
 
@@ -176,21 +184,27 @@ class BatchExportProcessor(SpanProcessor):
 
             os.register_at_fork(after_in_child=after_fork)
 
-    def _start_worker(self) -> None:
+    def _start_workers(self) -> None:
         self._wake = threading.Event()
-        self._worker = threading.Thread(
-            target=self._run, name=f"llmops export {self.platform}", daemon=True
-        )
-        self._worker.start()
+        name = f"llmops export {self.platform}"
+        self._workers = [
+            threading.Thread(
+                target=self._run, name=name if i == 0 else f"{name} #{i + 1}", daemon=True
+            )
+            for i in range(self.in_flight)
+        ]
+        for worker in self._workers:
+            worker.start()
 
     def _after_fork(self) -> None:
         # The parent's queue is the parent's to export; the child starts empty.
         self._lock = threading.Lock()
-        self._export_lock = threading.Lock()
+        self._slots = threading.Semaphore(self.in_flight)
+        self._flushing = threading.Lock()
         self._queue.clear()
         self._bytes = self._taken = 0
         if not self._closing:
-            self._start_worker()
+            self._start_workers()
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
@@ -281,7 +295,7 @@ class BatchExportProcessor(SpanProcessor):
                 )
 
     def _export_while(self, more: Callable[[], bool], *, at_least_once: bool) -> None:
-        with self._export_lock:
+        with self._slots:
             first = at_least_once
             while self._queue and (first or more()) and not self._given_up:
                 first = False
@@ -301,7 +315,7 @@ class BatchExportProcessor(SpanProcessor):
                 # oldest spans go as they are, without a look at each (the usual case).
                 taken = [queue.popleft() for _ in range(min(len(queue), self._max_batch))]
                 self._bytes -= sum(map(_second, taken))
-                self._taken = len(taken)
+                self._taken += len(taken)
                 return list(map(_first, taken))
             while queue and len(batch) < self._max_batch and not self._given_up:
                 span, estimate = queue[0]
@@ -321,7 +335,7 @@ class BatchExportProcessor(SpanProcessor):
                 self._bytes -= estimate
                 total += size
                 batch.append(span)
-            self._taken = len(batch)
+            self._taken += len(batch)
         return batch
 
     def _export_one_batch(self) -> int:
@@ -338,7 +352,7 @@ class BatchExportProcessor(SpanProcessor):
         finally:
             detach(token)
         with self._lock:
-            self._taken = 0
+            self._taken -= len(batch)
             if self._given_up:  # shutdown counted this batch as unconfirmed already
                 return len(batch)
         field = "exported" if result is SpanExportResult.SUCCESS else "failed"
@@ -372,22 +386,33 @@ class BatchExportProcessor(SpanProcessor):
 
     def shutdown(self, timeout_s: float | None = None) -> None:
         """Export what is queued, then shut the exporter down; waits at most ``timeout_s``
-        for the export thread (the caller gives up on what is left)."""
+        in all for the export threads (the caller gives up on what is left)."""
         self.begin_shutdown()
-        self._worker.join(timeout_s)
-        if not self._worker.is_alive():
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        for worker in self._workers:
+            worker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if not any(worker.is_alive() for worker in self._workers):
             self.exporter.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Export the spans queued now, in the calling thread (as the SDK's processor does),
-        within ``timeout_millis``: an export already running is waited for, and no batch
+        within ``timeout_millis``: the exports already running are waited for, and no batch
         starts after the deadline. Returns whether they were all exported."""
         if self._closing:
             return False
         deadline = time.monotonic() + max(timeout_millis, 0) / 1000
-        if not self._export_lock.acquire(timeout=max(timeout_millis, 0) / 1000):
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        if not self._flushing.acquire(timeout=left()):
             return False
+        held = 0
         try:
+            while held < self.in_flight:  # every slot: no export of another thread runs
+                if not self._slots.acquire(timeout=left()):
+                    return False
+                held += 1
             remaining = len(self._queue)
             while remaining > 0 and self._queue and not self._given_up:
                 if time.monotonic() >= deadline:
@@ -395,7 +420,9 @@ class BatchExportProcessor(SpanProcessor):
                 remaining -= self._export_one_batch()
             return remaining <= 0 or not self._queue
         finally:
-            self._export_lock.release()
+            for _ in range(held):
+                self._slots.release()
+            self._flushing.release()
 
 
 class SyncExportProcessor(SpanProcessor):
@@ -460,6 +487,7 @@ def export_processor(
     max_export_bytes: int,
     delay_s: float,
     export_timeout_s: float,
+    in_flight: int = 1,
 ) -> BatchExportProcessor | SyncExportProcessor:
     """The processor for one exporter, as ``tracing.batch`` says."""
     if not batch:
@@ -473,4 +501,5 @@ def export_processor(
         max_export_bytes=max_export_bytes,
         delay_s=delay_s,
         export_timeout_s=export_timeout_s,
+        in_flight=in_flight,
     )

@@ -135,6 +135,11 @@ class PlatformSetup(msgspec.Struct, frozen=True, kw_only=True):
     on_shutdown: Callable[[], None] | None = None
     description: str = ""
     """One line for logs, such as ``"OTLP/gRPC to http://127.0.0.1:4317"`` (no secrets)."""
+    exports_in_flight: int = 1
+    """How many exports of each exporter may run at once, each on a thread of its own. More
+    than 1 is for an exporter that is safe to call from several threads and spends part of
+    each export outside the interpreter (MLflow's local store: a SQLite commit), so the next
+    batch is prepared meanwhile; batches may then finish out of order."""
 
 
 @runtime_checkable
@@ -210,6 +215,21 @@ def call_hook(
             f"{type(result).__name__}"
         )
     return result
+
+
+MAX_EXPORTS_IN_FLIGHT = 8
+
+
+def checked_setup(platform: str, setup: PlatformSetup) -> PlatformSetup:
+    """``setup`` once its fields that the core acts on are of use (a Struct's constructor does
+    not check them)."""
+    in_flight = setup.exports_in_flight
+    if type(in_flight) is not int or not 1 <= in_flight <= MAX_EXPORTS_IN_FLIGHT:
+        raise TypeError(
+            f"platform {platform!r}: setup() returned a PlatformSetup with exports_in_flight="
+            f"{in_flight!r}; it must be an int from 1 to {MAX_EXPORTS_IN_FLIGHT}"
+        )
+    return setup
 
 
 def hook(plugin: object, name: str) -> Callable[..., Any] | None:

@@ -211,7 +211,7 @@ def _contribution(target: Target, settings: Settings) -> PlatformSetup:
             resource_attributes=destination.resource_attributes,
             description=destination.description,
         )
-    from ._plugin import call_hook
+    from ._plugin import call_hook, checked_setup
 
     given = destination if destination is not None else target.config
     result: PlatformSetup = call_hook(
@@ -222,7 +222,7 @@ def _contribution(target: Target, settings: Settings) -> PlatformSetup:
         PlatformSetup,
         _secrets(target),
     )
-    return result
+    return checked_setup(target.name, result)
 
 
 def build(
@@ -327,6 +327,7 @@ def _add_pipelines(
             max_export_bytes=export_limit(tracing, destination),
             delay_s=tracing.schedule_delay_ms / 1000,
             export_timeout_s=tracing.export_timeout_s,
+            in_flight=contribution.setup.exports_in_flight,
         )
         built.pipelines.append(Pipeline(name, processor, guard))
     built.pipelines.extend(Pipeline(name, p) for p in contribution.setup.processors)

@@ -25,9 +25,10 @@ import functools
 import json
 import logging
 import sqlite3
+import threading
 import types
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -73,6 +74,8 @@ class BulkWriter:
         self.store = store
         self._models = models
         self._failing = False
+        self._writing = threading.Lock()
+        self._artifact_paths: dict[str, Callable[[str], str]] = {}
 
     def convert(self, spans: Sequence[ReadableSpan]) -> list[Any] | None:
         """MLflow's spans for ``spans``, as ``Span.from_otel_proto`` makes them from their OTLP
@@ -87,26 +90,26 @@ class BulkWriter:
 
     def _convert(self, spans: Sequence[ReadableSpan]) -> list[Any] | None:
         m = _mlflow()
+        dump = m.encode_json
         out = []
         resources: dict[int, Any] = {}
         for span in _otlp_order(spans):
             context = span.context
-            if context is None or span.links or not _carried(span.attributes):
+            if context is None or span.links:
+                return None
+            attributes = _dumped(span.attributes, dump)
+            if attributes is None:
                 return None
             if any(not _carried(event.attributes) for event in span.events):
                 return None
             resource = resources.get(id(span.resource))
             if resource is None:
-                attributes = span.resource.attributes
-                if not _carried(attributes):
+                given = span.resource.attributes
+                if not _carried(given):
                     return None
-                resource = m.Resource({k: _decoded(v) for k, v in attributes.items()})
+                resource = m.Resource({k: _decoded(v) for k, v in given.items()})
                 resources[id(span.resource)] = resource
             trace_id = context.trace_id
-            attributes = {
-                k: m.dump_span_attribute_value(_decoded(v))
-                for k, v in (span.attributes or {}).items()
-            }
             attributes[m.SpanAttributeKey.REQUEST_ID] = m.dump_span_attribute_value(
                 m.generate_mlflow_trace_id_from_otel_trace_id(trace_id)
             )
@@ -135,47 +138,77 @@ class BulkWriter:
         return out
 
     def log_spans(self, location: str, spans: list[Any]) -> None:
+        """Stores ``spans`` as ``store.log_spans(location, spans)`` would. Safe to call from
+        two threads at once: the rows are computed in the caller's thread, in parallel with
+        another call's write, and the writes take turns (SQLite has one writer at a time;
+        its commit releases the interpreter, so the next batch's rows are computed meanwhile)."""
         if not spans:
             return
         try:
-            rest = self._write_new(location, spans)
-        except Exception as exc:  # MLflow's own path decides; nothing is half-written
-            refused = exc.__cause__ if isinstance(exc.__cause__, _Refused) else exc
-            if getattr(refused, "unavailable", False) or (
-                getattr(exc, "error_code", None) == "TEMPORARILY_UNAVAILABLE"
-            ):
-                raise refused from None  # locked or gone: log_spans would wait for it again
-            if not self._failing:
-                logger.debug(
-                    "llmops: MLflow: bulk write failed, using log_spans: %s: %s",
-                    type(exc).__name__,
-                    str(exc)[:300],
-                )
-            self._failing = True
-            rest = spans
-        else:
-            self._failing = False
-        if rest:
-            self.store.log_spans(location, rest)
+            rows = self._rows(location, spans)
+        except Exception as exc:  # computed wrong is never written: log_spans does it all
+            self._fell_back(exc)
+            rows = None
+        with self._writing:
+            self._write(location, spans, rows)
 
-    def _write_new(self, location: str, spans: list[Any]) -> list[Any]:
-        """Writes the traces the store does not hold; returns the spans of the others."""
+    def _rows(self, location: str, spans: list[Any]) -> _Rows:
+        """The rows of every trace of ``spans``, as if the store held none of them (the write
+        leaves out those it holds). Reads nothing from the database."""
         by_trace: dict[str, list[Any]] = defaultdict(list)
         for span in spans:
             by_trace[span.trace_id].append(span)
+        artifact_path = self._artifact_paths.get(location)
+        if artifact_path is None:  # an experiment's artifact location never changes
+            experiment = self.store.get_experiment(location)
+            artifact_path = _artifact_path(self.store, experiment.artifact_location)
+            self._artifact_paths[location] = artifact_path
+        rows = _Rows(self.store, location, artifact_path)
+        for trace_id, trace_spans in by_trace.items():
+            rows.add_trace(trace_id, trace_spans)
+        return rows
+
+    def _write(self, location: str, spans: list[Any], rows: _Rows | None) -> None:
+        rest = spans
+        if rows is not None:
+            try:
+                rest = self._write_new(spans, rows)
+            except Exception as exc:  # MLflow's own path decides; nothing is half-written
+                refused = exc.__cause__ if isinstance(exc.__cause__, _Refused) else exc
+                if getattr(refused, "unavailable", False) or (
+                    getattr(exc, "error_code", None) == "TEMPORARILY_UNAVAILABLE"
+                ):
+                    raise refused from None  # locked or gone: log_spans would wait again
+                self._fell_back(exc)
+                rest = spans
+            else:
+                self._failing = False
+        if rest:
+            self.store.log_spans(location, rest)
+
+    def _fell_back(self, exc: Exception) -> None:
+        if not self._failing:
+            logger.debug(
+                "llmops: MLflow: bulk write failed, using log_spans: %s: %s",
+                type(exc).__name__,
+                str(exc)[:300],
+            )
+        self._failing = True
+
+    def _write_new(self, spans: list[Any], rows: _Rows) -> list[Any]:
+        """Writes the traces the store does not hold; returns the spans of the others."""
         store = self.store
         with store.ManagedSessionMaker(read_only=False) as session:
-            held = self._held(session, list(by_trace))
-            new = [trace_id for trace_id in by_trace if trace_id not in held]
+            held = self._held(session, rows.trace_ids)
+            if held:
+                rows.leave_out(held)
+            new = [trace_id for trace_id in rows.trace_ids if trace_id not in held]
             if not new:
                 return spans
-            rows = _Rows(store, location, store.get_experiment(location))
-            for trace_id in new:
-                rows.add_trace(trace_id, by_trace[trace_id])
             for table, table_rows in rows.take():
                 _insert(session, table, table_rows)
             store._advance_db_payload_generations_for_db_span_writes(session, new)
-        return [span for trace_id, part in by_trace.items() if trace_id in held for span in part]
+        return [span for span in spans if span.trace_id in held]
 
     def _held(self, session: Any, trace_ids: list[str]) -> set[str]:
         """Which of ``trace_ids`` the store holds (another writer may add one before the
@@ -230,13 +263,14 @@ class _Rows:
     the same MLflow functions, in the same order.
     """
 
-    def __init__(self, store: Any, location: str, experiment: Any) -> None:
+    def __init__(self, store: Any, location: str, artifact_path: Callable[[str], str]) -> None:
         from mlflow.store.tracking.dbmodels import models
 
         self.models = models
         self.store = store
         self.location = location
-        self.experiment = experiment
+        self.artifact_path = artifact_path
+        self.trace_ids: list[str] = []
         self.traces: list[dict[str, Any]] = []
         self.spans: list[dict[str, Any]] = []
         self.tags: list[dict[str, Any]] = []
@@ -254,8 +288,17 @@ class _Rows:
         ]
         return [(table, rows) for table, rows in tables if rows]
 
+    def leave_out(self, trace_ids: set[str]) -> None:
+        """Drops the rows of ``trace_ids`` (traces the store turned out to hold)."""
+        self.trace_ids = [t for t in self.trace_ids if t not in trace_ids]
+        self.traces = [row for row in self.traces if row["request_id"] not in trace_ids]
+        self.spans = [row for row in self.spans if row["trace_id"] not in trace_ids]
+        self.tags = [row for row in self.tags if row["request_id"] not in trace_ids]
+        self.metadata = [row for row in self.metadata if row["request_id"] not in trace_ids]
+
     def add_trace(self, trace_id: str, trace_spans: list[Any]) -> None:
         m = _mlflow()
+        self.trace_ids.append(trace_id)
         SpanAttributeKey, TraceTagKey = m.SpanAttributeKey, m.TraceTagKey
         store = self.store
         # -- the aggregates (log_spans computes them before its session opens)
@@ -273,15 +316,15 @@ class _Rows:
             span_dict = m.translate_span_when_storing(span)
             span_cost = None
             attributes = span_dict.get("attributes", {})
+            # Read once: MLflow's Span formats its ids and status on every read.
+            span_id, parent_id = span.span_id, span.parent_id
             usage_nodes.append(
                 m._span_aggregation_node(
-                    span.span_id, span.parent_id, attributes, SpanAttributeKey.CHAT_USAGE
+                    span_id, parent_id, attributes, SpanAttributeKey.CHAT_USAGE
                 )
             )
             cost_nodes.append(
-                m._span_aggregation_node(
-                    span.span_id, span.parent_id, attributes, SpanAttributeKey.LLM_COST
-                )
+                m._span_aggregation_node(span_id, parent_id, attributes, SpanAttributeKey.LLM_COST)
             )
             if attributes:
                 if session_id is None and (
@@ -294,7 +337,7 @@ class _Rows:
                 if user_id is None and (span_user_id := attributes.get("user.id")):
                     user_id = m._try_parse_json_string(span_user_id)
                 span_cost = attributes.get(SpanAttributeKey.LLM_COST)
-            content = json.dumps(span_dict, cls=m.TraceJSONEncoder, ensure_ascii=False)
+            content = m.encode_json(span_dict)
             cost_values: dict[str, Any] = {}
             if span_cost:
                 with contextlib.suppress(TypeError, ValueError):  # as log_spans: skipped
@@ -303,8 +346,8 @@ class _Rows:
                 {
                     "trace_id": span.trace_id,
                     "experiment_id": self.location,
-                    "span_id": span.span_id,
-                    "parent_span_id": span.parent_id,
+                    "span_id": span_id,
+                    "parent_span_id": parent_id,
                     "name": span.name,
                     "type": span.span_type,
                     "status": span.status.status_code,
@@ -322,7 +365,7 @@ class _Rows:
                     ),
                 }
             )
-            if span.parent_id is None:
+            if parent_id is None:
                 root_span_dict = span_dict
                 prefix = SpanAttributeKey.TRACE_TAG_PREFIX
                 for key, value in attributes.items():
@@ -363,15 +406,8 @@ class _Rows:
         self.traces.append(trace)
 
         # -- tags: the artifact location (phase 2), then phase 5's merges, last one wins
-        # (_get_trace_artifact_location_tag without its ORM object)
-        artifact = m.append_to_uri_path(
-            self.experiment.artifact_location,
-            store.TRACE_FOLDER_NAME,
-            trace_id,
-            store.ARTIFACTS_FOLDER_NAME,
-        )
         tags = {
-            m.MLFLOW_ARTIFACT_LOCATION: artifact,
+            m.MLFLOW_ARTIFACT_LOCATION: self.artifact_path(trace_id),
             TraceTagKey.SPANS_LOCATION: m.SpansLocation.TRACKING_STORE.value,
         }
         tags.update(self._resource_tags(trace_spans))
@@ -410,6 +446,31 @@ class _Rows:
             tags[key] = text
         self._resources[id(resource)] = (resource, tags)
         return tags
+
+
+def _artifact_path(store: Any, artifact_location: str) -> Callable[[str], str]:
+    """A trace's artifact location, as ``_get_trace_artifact_location_tag`` makes it. MLflow
+    parses the experiment's URI again for each trace; its answer for one trace id, with the
+    id replaced, is its answer for any other of the same form ("tr-" and 32 hex digits),
+    which two ids check before the shortcut is taken."""
+    append = _mlflow().append_to_uri_path
+    folders = (store.TRACE_FOLDER_NAME, store.ARTIFACTS_FOLDER_NAME)
+
+    def mlflow_path(trace_id: str) -> str:
+        return str(append(artifact_location, folders[0], trace_id, folders[1]))
+
+    probe, other = "tr-" + "0" * 32, "tr-" + "f" * 32
+    parts = mlflow_path(probe).split(probe)
+    if len(parts) != 2 or mlflow_path(other) != other.join(parts):
+        return mlflow_path
+    head, tail = parts
+
+    def path(trace_id: str) -> str:
+        if len(trace_id) == 35 and trace_id.startswith("tr-"):
+            return head + trace_id + tail
+        return mlflow_path(trace_id)
+
+    return path
 
 
 def _otlp_order(spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
@@ -455,6 +516,23 @@ def _carried(attributes: Any) -> bool:
         elif not _carried_value(value):
             return False
     return True
+
+
+def _dumped(attributes: Any, dump: Callable[[Any], str]) -> dict[str, str] | None:
+    """A span's attributes as ``Span.from_otel_proto`` stores them from OTLP, each value as
+    JSON (a sequence as a list), in one pass; ``None`` when OTLP would not carry one as it is."""
+    out = {}
+    for key, value in (attributes or {}).items():
+        if type(key) is not str or not _utf8(key):
+            return None
+        if isinstance(value, (tuple, list)):
+            if not all(map(_carried_value, value)):
+                return None
+            value = list(value)
+        elif not _carried_value(value):
+            return None
+        out[key] = dump(value)
+    return out
 
 
 def _decoded(value: Any) -> Any:
@@ -523,6 +601,10 @@ def _mlflow() -> types.SimpleNamespace:
         sdk_trace: ["Event"],
         trace_api: ["Status"],
     }
-    return types.SimpleNamespace(
+    m = types.SimpleNamespace(
         **{name: getattr(module, name) for module, wanted in names.items() for name in wanted}
     )
+    # json.dumps(value, cls=TraceJSONEncoder, ensure_ascii=False), as MLflow writes an
+    # attribute value and a span's content, without making an encoder for each value.
+    m.encode_json = m.TraceJSONEncoder(ensure_ascii=False).encode
+    return m

@@ -613,6 +613,9 @@ def _without_litellm_import() -> Iterator[None]:
 class StoreExporter(SpanExporter):
     """Writes spans into an MLflow store in-process, as the server's ``/v1/traces`` does:
     OTLP protobuf spans, then ``mlflow.entities.Span.from_otel_proto``, then ``log_spans``.
+
+    Two exports may run at once (``exports_in_flight``): the spans are converted in parallel,
+    and the writes take turns (the bulk writer's own turns, or a lock around ``log_spans``).
     """
 
     def __init__(self, uri: str, experiment_id: str) -> None:
@@ -627,7 +630,7 @@ class StoreExporter(SpanExporter):
         self._client = TracingClient(uri)
         store = self._client.store
         self._bulk = bulk_writer(store)
-        self._writer = self._bulk or store
+        self._writer = self._bulk or _OneAtATime(store)
         self._uri = mask(uri)
         self._experiment_id = experiment_id
         self._failing = False
@@ -661,3 +664,16 @@ class StoreExporter(SpanExporter):
 
     def shutdown(self) -> None:
         pass
+
+
+class _OneAtATime:
+    """``store.log_spans`` for one thread at a time: MLflow's own writes of a batch are many
+    small transactions, and two batches interleaved would only wait on SQLite's lock."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+
+    def log_spans(self, location: str, spans: list[Any]) -> None:
+        with self._lock:
+            self.store.log_spans(location, spans)

@@ -188,7 +188,13 @@ class MlflowPlatform:
             threading.Thread(
                 target=exporter.try_resolve, name="llmops MLflow store", daemon=True
             ).start()
-        return PlatformSetup(exporters=[exporter], description=exporter.describe())
+        return PlatformSetup(
+            exporters=[exporter],
+            description=exporter.describe(),
+            # A local store's export is half conversion (the interpreter) and half SQLite
+            # (outside it): with two in flight, one batch is converted while the last commits.
+            exports_in_flight=1 if details.kind == "server" else 2,
+        )
 
     def probes(self, destination: Destination) -> list[Probe]:
         details: MlflowDetails = destination.details
