@@ -14,6 +14,7 @@ import json
 import logging
 import sqlite3
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -166,8 +167,51 @@ def stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
     return _store(tmp_path, "mlflow"), _store(tmp_path, "bulk")
 
 
-def _written(stores: tuple[Any, ...]) -> tuple[dict[str, Any], dict[str, Any], BulkWriter]:
-    """The tables the writes changed, in each store (the experiments' times differ)."""
+def _in_turns(writer: BulkWriter, location: str, first: list[Span], second: list[Span]) -> None:
+    """``first`` and ``second`` written from two threads, as two exports in flight are: the
+    second batch's rows are computed while the first one holds the write turn (the first
+    write waits until they are), then the second batch takes its turn."""
+    in_turn, second_ready = threading.Event(), threading.Event()
+    rows, write = writer._rows, writer._write
+
+    def computing(location: str, spans: list[Span]) -> Any:
+        out = rows(location, spans)
+        if spans is second:
+            second_ready.set()
+        return out
+
+    def writing(location: str, spans: list[Span], computed: Any) -> None:
+        if spans is first:
+            in_turn.set()
+            assert second_ready.wait(60), "the second batch waited for the first one's write"
+        write(location, spans, computed)
+
+    writer._rows, writer._write = computing, writing  # type: ignore[method-assign]
+    failures: list[BaseException] = []
+
+    def run(spans: list[Span]) -> None:
+        try:
+            writer.log_spans(location, spans)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(first,))]
+    threads[0].start()
+    assert in_turn.wait(60), "the first write never began"
+    threads.append(threading.Thread(target=run, args=(second,)))
+    threads[1].start()
+    for thread in threads:
+        thread.join(60)
+    writer._rows, writer._write = rows, write  # type: ignore[method-assign]
+    assert not failures, failures
+    assert not writer._writing.locked()
+
+
+def _written(
+    stores: tuple[Any, ...], *, two_at_once: bool = False
+) -> tuple[dict[str, Any], dict[str, Any], BulkWriter]:
+    """The tables the writes changed, in each store (the experiments' times differ).
+    ``two_at_once``: the first two batches go through the writer from two threads."""
     (theirs, their_id, their_path), (ours, our_id, our_path) = stores
     assert their_id == our_id
     before = {"theirs": _dump(their_path), "ours": _dump(our_path)}
@@ -182,11 +226,17 @@ def _written(stores: tuple[Any, ...]) -> tuple[dict[str, Any], dict[str, Any], B
 
     ours.store.log_spans = spy
     converted_directly = []
+    ours_batches = []
     for batch in _batches():
         theirs.store.log_spans(their_id, _converted(batch))
         ours_converted = writer.convert(batch)
         converted_directly.append(ours_converted is not None)
-        writer.log_spans(our_id, ours_converted or _converted(batch))
+        ours_batches.append(ours_converted or _converted(batch))
+    if two_at_once:
+        _in_turns(writer, our_id, ours_batches[0], ours_batches[1])
+        ours_batches = ours_batches[2:]
+    for converted in ours_batches:
+        writer.log_spans(our_id, converted)
     assert converted_directly == [True, True, False]  # the last batch has a link
     # Only the two spans of the trace split across batches went to log_spans: the rest of the
     # second batch, a new trace, was written in bulk; no batch fell back whole.
@@ -206,8 +256,9 @@ def _written(stores: tuple[Any, ...]) -> tuple[dict[str, Any], dict[str, Any], B
 
 
 @pytest.mark.skipif(not VERIFIED_HERE, reason=f"MLflow {mlflow.__version__} is not verified")
-def test_every_row_is_what_log_spans_writes(stores: tuple[Any, ...]) -> None:
-    theirs, ours, _ = _written(stores)
+@pytest.mark.parametrize("two_at_once", [False, True], ids=["one-thread", "two-threads"])
+def test_every_row_is_what_log_spans_writes(stores: tuple[Any, ...], two_at_once: bool) -> None:
+    theirs, ours, _ = _written(stores, two_at_once=two_at_once)
     assert theirs.keys() == ours.keys()
     for table in theirs:
         assert ours[table] == theirs[table], table

@@ -99,6 +99,10 @@ def test_plain_and_streaming_calls_arrive_as_traces(
 
     provider = llmops.instrument(Platform.MLFLOW, config_path=path)
     assert provider is not None
+    setup = llmops._lifecycle.current()
+    assert setup is not None  # a server gets one export at a time; a local store two
+    in_flight = 2 if tracking_uri.startswith("sqlite:") else 1
+    assert getattr(setup.pipelines[0].processor, "in_flight", None) == in_flight
     call_gemini(gemini_stub)
     llmops.shutdown()
 

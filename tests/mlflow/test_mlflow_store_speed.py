@@ -84,6 +84,10 @@ def test_a_burst_is_stored_without_a_drop(
     name = unique("burst")
     uri, path = _config(write_config, tmp_path, name)
     provider = llmops.instrument(Platform.MLFLOW, config_path=path)
+    setup = llmops._lifecycle.current()
+    assert setup is not None
+    # Two exports in flight: a trace split across two batches may be written in either order.
+    assert getattr(setup.pipelines[0].processor, "in_flight", None) == 2
 
     began = time.monotonic()
     _end_spans(provider, BURST // 2, "burst")
