@@ -41,6 +41,12 @@ logger = logging.getLogger("llmops")
 VERIFIED = frozenset({"3.17.2"})
 """The MLflow releases whose ``log_spans`` this writer reproduces row for row."""
 
+CACHE_KIB = 8192
+"""SQLite's page cache, in KiB, for each connection the writer uses (SQLite's default is
+2,000). One batch's INSERTs touch more pages than that (seven rows a trace, at random places
+in each index), and a full cache writes pages out in the middle of the transaction. Memory
+only: the file, its journal mode and its durability stay as MLflow left them."""
+
 
 def bulk_writer(store: Any, *, force: bool = False) -> BulkWriter | None:
     """A writer for ``store`` (a tracking store), or ``None`` where only ``log_spans`` is safe.
@@ -199,6 +205,7 @@ class BulkWriter:
         """Writes the traces the store does not hold; returns the spans of the others."""
         store = self.store
         with store.ManagedSessionMaker(read_only=False) as session:
+            _size_cache(session)
             held = self._held(session, rows.trace_ids)
             if held:
                 rows.leave_out(held)
@@ -220,6 +227,14 @@ class BulkWriter:
             .with_entities(info.request_id)
             .filter(info.request_id.in_(trace_ids))
         }
+
+
+def _size_cache(session: Any) -> None:
+    """:data:`CACHE_KIB` of page cache for the connection this write uses, set once on each."""
+    pooled = session.connection().connection  # its info lives as long as the connection
+    if pooled.info.get("llmops_cache_kib") != CACHE_KIB:
+        pooled.dbapi_connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        pooled.info["llmops_cache_kib"] = CACHE_KIB
 
 
 def _insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:

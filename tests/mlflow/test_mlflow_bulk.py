@@ -328,6 +328,39 @@ def test_the_store_exporter_writes_through_it(
     )
 
 
+@pytest.mark.skipif(not VERIFIED_HERE, reason=f"MLflow {mlflow.__version__} is not verified")
+def test_the_writer_sizes_its_connection_cache_and_nothing_else(
+    stores: tuple[Any, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each connection the writer writes through gets CACHE_KIB of page cache; the file's
+    journal mode stays MLflow's, and so does the durability of every connection."""
+    from llmops._platforms import _mlflow_bulk
+
+    (_, _, _), (ours, our_id, our_path) = stores
+    writer = bulk_writer(ours.store, force=True)
+    assert writer is not None
+    with sqlite3.connect(our_path) as db:
+        journal = db.execute("PRAGMA journal_mode").fetchone()
+    used: list[Any] = []
+    size_cache = _mlflow_bulk._size_cache
+
+    def spy(session: Any) -> None:
+        size_cache(session)
+        pooled = session.connection().connection
+        used.append((pooled.dbapi_connection, pooled.info))
+
+    monkeypatch.setattr(_mlflow_bulk, "_size_cache", spy)
+    for batch in _batches():
+        writer.log_spans(our_id, writer.convert(batch) or _converted(batch))
+    assert used
+    for raw, info in used:
+        assert raw.execute("PRAGMA cache_size").fetchone()[0] == -_mlflow_bulk.CACHE_KIB
+        assert raw.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL, SQLite's default
+        assert info["llmops_cache_kib"] == _mlflow_bulk.CACHE_KIB
+    with sqlite3.connect(our_path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == journal
+
+
 def test_a_trace_written_meanwhile_by_another_writer(
     stores: tuple[Any, ...], monkeypatch: pytest.MonkeyPatch
 ) -> None:
