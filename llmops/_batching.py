@@ -189,7 +189,10 @@ class BatchExportProcessor(SpanProcessor):
         name = f"llmops export {self.platform}"
         self._workers = [
             threading.Thread(
-                target=self._run, name=name if i == 0 else f"{name} #{i + 1}", daemon=True
+                target=self._run,
+                args=(i == 0,),
+                name=name if i == 0 else f"{name} #{i + 1}",
+                daemon=True,
             )
             for i in range(self.in_flight)
         ]
@@ -268,16 +271,19 @@ class BatchExportProcessor(SpanProcessor):
             return
         self._drops.after_shutdown()
 
-    def _run(self) -> None:
+    def _run(self, first: bool) -> None:
         def full() -> bool:
             return len(self._queue) >= self._max_batch
 
         while not self._closing:
             woken = self._wake.wait(self._delay_s)
             self._wake.clear()
+            if self._closing:  # the wake-up was shutdown's: the other threads must see it too
+                self._wake.set()
             # Woken: full batches only (a wake-up that came during the last export must not
-            # send the rest early, in a small batch); the delay passed: what is queued too.
-            self._guarded(full, at_least_once=not woken)
+            # send the rest early, in a small batch); the delay passed: what is queued too,
+            # by the first thread alone, so the delay is the delay whatever the threads.
+            self._guarded(full, at_least_once=first and not woken)
         self._guarded(lambda: True, at_least_once=True)
 
     def _guarded(self, more: Callable[[], bool], *, at_least_once: bool) -> None:

@@ -190,6 +190,19 @@ def relayable(text: str, secrets: Sequence[str]) -> str:
     return _QUOTED_HEADER.sub(lambda m: f"{m[1]}{MASK}", text)
 
 
+_rebuilding = threading.Lock()
+"""Held while a guard makes its exporter for a forked child; made anew in every child."""
+
+
+def _new_rebuilding_lock() -> None:
+    global _rebuilding
+    _rebuilding = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # before any processor's own hook restarts its threads
+    os.register_at_fork(after_in_child=_new_rebuilding_lock)
+
+
 class GuardedExporter(SpanExporter):
     """Wraps every exporter a platform contributes: it never lets an export raise, reports a
     failure streak in one warning that names the platform, the exporter and where it sends,
@@ -260,10 +273,15 @@ class GuardedExporter(SpanExporter):
             )
 
     def _for_this_process(self) -> None:
+        # Two export threads may meet the fork at once (exports_in_flight): one rebuilds,
+        # the other waits for it, and neither exports through the parent's exporter.
+        with _rebuilding:
+            if self._pid != os.getpid():
+                self._rebuild_here()
+                self._pid = os.getpid()
+
+    def _rebuild_here(self) -> None:
         pid = os.getpid()
-        if pid == self._pid:
-            return
-        self._pid = pid
         if self._rebuild is None:
             return
         try:

@@ -28,10 +28,12 @@ _names = itertools.count()
 
 
 class GateExporter(SpanExporter):
-    """Each export waits until ``gate`` is set; records how many ran at once."""
+    """Each export waits until ``gate`` is set, or its own event in ``calls`` is; records how
+    many ran at once."""
 
     def __init__(self) -> None:
         self.gate = threading.Event()
+        self.calls: list[threading.Event] = []
         self.active = 0
         self.most = 0
         self.spans = 0
@@ -39,13 +41,17 @@ class GateExporter(SpanExporter):
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        own = threading.Event()
         with self._lock:
+            self.calls.append(own)
             self.active += 1
             self.most = max(self.most, self.active)
             self.threads.add(threading.current_thread().name)
         try:
-            if not self.gate.wait(30):
-                return SpanExportResult.FAILURE
+            deadline = time.monotonic() + 30
+            while not (self.gate.is_set() or own.wait(0.01)):
+                if time.monotonic() > deadline:
+                    return SpanExportResult.FAILURE
             with self._lock:
                 self.spans += len(spans)
             return SpanExportResult.SUCCESS
@@ -126,6 +132,9 @@ def test_a_flush_waits_for_both_exports_in_flight() -> None:
     started = time.monotonic()
     assert processor.force_flush(timeout_millis=200) is False  # both slots are busy
     assert time.monotonic() - started < 2.0
+    exporter.calls[0].set()  # one export answers; the other is still in flight
+    _until(lambda: exporter.active == 1, "the first export never returned")
+    assert processor.force_flush(timeout_millis=200) is False
     exporter.gate.set()
     assert processor.force_flush(timeout_millis=10_000) is True
     # True only once both exports have answered and the last five were sent by the flush.
@@ -148,14 +157,17 @@ def test_give_up_counts_both_batches_in_flight_once() -> None:
 
 def test_shutdown_waits_for_both_threads_within_one_bound() -> None:
     exporter = GateExporter()
-    processor, _ = _processor(exporter, in_flight=2)
+    processor, platform = _processor(exporter, in_flight=2)
     _end(processor, 20)
     _until(lambda: exporter.active == 2, "two exports never ran at once")
     started = time.monotonic()
-    processor.shutdown(0.4)  # both threads stuck: the bound is for the two together
+    processor.shutdown(1.0)  # both threads stuck: the bound is for the two together
     took = time.monotonic() - started
-    assert 0.35 < took < 0.7, took  # not 0.4 for each
+    assert 0.9 < took < 1.7, took  # not 1.0 for each
+    assert processor.give_up() == (0, 20)  # as llmops' shutdown does once the bound is over
     exporter.gate.set()
+    _until(lambda: not any(w.is_alive() for w in processor._workers), "threads did not end")
+    assert _counts(platform)["exported"] == 0  # answered after give_up(): not counted again
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -178,6 +190,42 @@ def test_a_forked_child_has_both_export_threads() -> None:
         reply = answer.read()
     os.waitpid(pid, 0)
     assert reply == "True 20 2"
+    processor.shutdown(5)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_in_a_forked_child_no_export_goes_through_the_parents_exporter() -> None:
+    """Both export threads of a child meet the fork at once: one makes the child's exporter
+    (slowly, here), the other waits for it instead of using the parent's."""
+    from llmops._exporters import GuardedExporter
+
+    parents, childs = GateExporter(), GateExporter()
+    parents.gate.set()
+    childs.gate.set()
+    made: list[int] = []
+
+    def rebuild() -> SpanExporter:
+        made.append(os.getpid())
+        time.sleep(0.3)  # a platform's set-up, made again in the child
+        return childs
+
+    guard = GuardedExporter(parents, "fork-race", rebuild=rebuild)
+    processor, _ = _processor(guard, in_flight=2)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _end(processor, 30)  # three full batches: both threads start an export at once
+            _until(lambda: childs.most == 2 or childs.spans == 30, "no export ran", 20)
+            ok = processor.force_flush(10_000)
+            os.write(write, f"{ok} {parents.spans} {childs.spans} {len(made)}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        reply = answer.read()
+    os.waitpid(pid, 0)
+    assert reply == "True 0 30 1"
     processor.shutdown(5)
 
 

@@ -153,6 +153,8 @@ class BulkWriter:
         try:
             rows = self._rows(location, spans)
         except Exception as exc:  # computed wrong is never written: log_spans does it all
+            if (unavailable := _unavailable(exc)) is not None:
+                raise unavailable from None  # locked or gone: log_spans would wait for it
             self._fell_back(exc)
             rows = None
         with self._writing:
@@ -160,7 +162,8 @@ class BulkWriter:
 
     def _rows(self, location: str, spans: list[Any]) -> _Rows:
         """The rows of every trace of ``spans``, as if the store held none of them (the write
-        leaves out those it holds). Reads nothing from the database."""
+        leaves out those it holds). Reads nothing from the database but, once, the
+        experiment."""
         by_trace: dict[str, list[Any]] = defaultdict(list)
         for span in spans:
             by_trace[span.trace_id].append(span)
@@ -180,11 +183,8 @@ class BulkWriter:
             try:
                 rest = self._write_new(spans, rows)
             except Exception as exc:  # MLflow's own path decides; nothing is half-written
-                refused = exc.__cause__ if isinstance(exc.__cause__, _Refused) else exc
-                if getattr(refused, "unavailable", False) or (
-                    getattr(exc, "error_code", None) == "TEMPORARILY_UNAVAILABLE"
-                ):
-                    raise refused from None  # locked or gone: log_spans would wait again
+                if (unavailable := _unavailable(exc)) is not None:
+                    raise unavailable from None  # locked or gone: log_spans would wait again
                 self._fell_back(exc)
                 rest = spans
             else:
@@ -260,6 +260,18 @@ def _insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
             )
         except DBAPIError as exc:  # its text holds the statement: tens of kB, and span content
             raise _Refused(table.name, exc) from None
+
+
+def _unavailable(exc: Exception) -> Exception | None:
+    """What to raise when ``exc`` says the database is locked or gone (MLflow's
+    ``TEMPORARILY_UNAVAILABLE``, or a refused INSERT), where ``log_spans`` would wait out
+    SQLite's busy timeout a second time; ``None`` for any other failure."""
+    refused = exc.__cause__ if isinstance(exc.__cause__, _Refused) else exc
+    if getattr(refused, "unavailable", False):
+        return refused
+    if getattr(exc, "error_code", None) == "TEMPORARILY_UNAVAILABLE":
+        return exc
+    return None
 
 
 class _Refused(Exception):

@@ -562,7 +562,8 @@ class ExperimentExporter(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         inner = self.try_resolve()
         if inner is None:
-            self.dropped += len(spans)
+            with self._lock:  # two exports may be in flight
+                self.dropped += len(spans)
             return SpanExportResult.FAILURE
         return inner.export(spans)
 

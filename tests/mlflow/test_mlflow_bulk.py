@@ -208,10 +208,12 @@ def _in_turns(writer: BulkWriter, location: str, first: list[Span], second: list
 
 
 def _written(
-    stores: tuple[Any, ...], *, two_at_once: bool = False
+    stores: tuple[Any, ...], *, two_at_once: bool = False, later_half_first: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any], BulkWriter]:
     """The tables the writes changed, in each store (the experiments' times differ).
-    ``two_at_once``: the first two batches go through the writer from two threads."""
+    ``two_at_once``: the first two batches go through the writer from two threads.
+    ``later_half_first``: both stores get the second batch first (two exports in flight may
+    finish in either order), so the split trace's root and sibling arrive before its children."""
     (theirs, their_id, their_path), (ours, our_id, our_path) = stores
     assert their_id == our_id
     before = {"theirs": _dump(their_path), "ours": _dump(our_path)}
@@ -227,7 +229,10 @@ def _written(
     ours.store.log_spans = spy
     converted_directly = []
     ours_batches = []
-    for batch in _batches():
+    batches = _batches()
+    if later_half_first:
+        batches[0], batches[1] = batches[1], batches[0]
+    for batch in batches:
         theirs.store.log_spans(their_id, _converted(batch))
         ours_converted = writer.convert(batch)
         converted_directly.append(ours_converted is not None)
@@ -238,9 +243,10 @@ def _written(
     for converted in ours_batches:
         writer.log_spans(our_id, converted)
     assert converted_directly == [True, True, False]  # the last batch has a link
-    # Only the two spans of the trace split across batches went to log_spans: the rest of the
-    # second batch, a new trace, was written in bulk; no batch fell back whole.
-    assert sorted(handed_on) == ["chain", "plain"]
+    # Only the spans of the trace split across batches that came second went to log_spans:
+    # the rest, new traces, was written in bulk; no batch fell back whole.
+    second_half = ["step-0", "step-1"] if later_half_first else ["chain", "plain"]
+    assert sorted(handed_on) == second_half
     after = {"theirs": _dump(their_path), "ours": _dump(our_path)}
     changed = {
         table
@@ -256,9 +262,15 @@ def _written(
 
 
 @pytest.mark.skipif(not VERIFIED_HERE, reason=f"MLflow {mlflow.__version__} is not verified")
-@pytest.mark.parametrize("two_at_once", [False, True], ids=["one-thread", "two-threads"])
-def test_every_row_is_what_log_spans_writes(stores: tuple[Any, ...], two_at_once: bool) -> None:
-    theirs, ours, _ = _written(stores, two_at_once=two_at_once)
+@pytest.mark.parametrize(
+    ("two_at_once", "later_half_first"),
+    [(False, False), (True, False), (False, True)],
+    ids=["one-thread", "two-threads", "later-half-first"],
+)
+def test_every_row_is_what_log_spans_writes(
+    stores: tuple[Any, ...], two_at_once: bool, later_half_first: bool
+) -> None:
+    theirs, ours, _ = _written(stores, two_at_once=two_at_once, later_half_first=later_half_first)
     assert theirs.keys() == ours.keys()
     for table in theirs:
         assert ours[table] == theirs[table], table
@@ -459,3 +471,27 @@ def test_an_unavailable_database_is_not_waited_for_twice(
     assert raised.value.unavailable
     assert called == []
     assert all(len(r.getMessage()) < 1000 for r in caplog.records)
+
+
+def test_a_locked_database_before_the_rows_is_not_waited_for_twice(
+    stores: tuple[Any, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first batch reads the experiment before its rows are computed: when MLflow says
+    the database is unavailable there, the export ends; log_spans would wait for it again."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE
+
+    (_, _, _), (ours, our_id, _) = stores
+    writer = bulk_writer(ours.store, force=True)
+    assert writer is not None
+
+    def locked(experiment_id: str) -> Any:
+        raise MlflowException("database is locked", error_code=TEMPORARILY_UNAVAILABLE)
+
+    monkeypatch.setattr(ours.store, "get_experiment", locked)
+    called: list[int] = []
+    monkeypatch.setattr(ours.store, "log_spans", lambda *a, **k: called.append(1))
+    with pytest.raises(MlflowException, match="database is locked"):
+        writer.log_spans(our_id, _converted(_batches()[0]))
+    assert called == []
+    assert not writer._artifact_paths  # asked again on the next batch
