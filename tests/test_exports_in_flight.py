@@ -96,6 +96,22 @@ def _counts(platform: str) -> dict[str, int]:
     return {f: getattr(stats, f) if stats is not None else 0 for f in fields}
 
 
+def _in_child(run: Callable[[], str]) -> str:
+    """What ``run`` returns in a forked child ("" if it raised there)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write, run().encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        reply = answer.read()
+    os.waitpid(pid, 0)
+    return reply
+
+
 def test_two_slots_export_two_batches_at_once() -> None:
     exporter = GateExporter()
     processor, platform = _processor(exporter, in_flight=2)
@@ -175,21 +191,14 @@ def test_a_forked_child_has_both_export_threads() -> None:
     exporter = GateExporter()
     exporter.gate.set()
     processor, _ = _processor(exporter, in_flight=2)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: its own two threads export its own spans
-        try:
-            _end(processor, 20)
-            ok = processor.force_flush(10_000)
-            alive = sum(w.is_alive() for w in processor._workers)
-            os.write(write, f"{ok} {exporter.spans} {alive}".encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as answer:
-        reply = answer.read()
-    os.waitpid(pid, 0)
-    assert reply == "True 20 2"
+
+    def child() -> str:  # its own two threads export its own spans
+        _end(processor, 20)
+        ok = processor.force_flush(10_000)
+        alive = sum(w.is_alive() for w in processor._workers)
+        return f"{ok} {exporter.spans} {alive}"
+
+    assert _in_child(child) == "True 20 2"
     processor.shutdown(5)
 
 
@@ -211,21 +220,14 @@ def test_in_a_forked_child_no_export_goes_through_the_parents_exporter() -> None
 
     guard = GuardedExporter(parents, "fork-race", rebuild=rebuild)
     processor, _ = _processor(guard, in_flight=2)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            _end(processor, 30)  # three full batches: both threads start an export at once
-            _until(lambda: childs.most == 2 or childs.spans == 30, "no export ran", 20)
-            ok = processor.force_flush(10_000)
-            os.write(write, f"{ok} {parents.spans} {childs.spans} {len(made)}".encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as answer:
-        reply = answer.read()
-    os.waitpid(pid, 0)
-    assert reply == "True 0 30 1"
+
+    def child() -> str:
+        _end(processor, 30)  # three full batches: both threads start an export at once
+        _until(lambda: childs.most == 2 or childs.spans == 30, "no export ran", 20)
+        ok = processor.force_flush(10_000)
+        return f"{ok} {parents.spans} {childs.spans} {len(made)}"
+
+    assert _in_child(child) == "True 0 30 1"
     processor.shutdown(5)
 
 
