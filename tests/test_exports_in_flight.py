@@ -112,11 +112,17 @@ def _in_child(run: Callable[[], str]) -> str:
     return reply
 
 
-def test_two_slots_export_two_batches_at_once() -> None:
+def _two_in_flight(spans: int) -> tuple[GateExporter, BatchExportProcessor, str]:
+    """A processor with two slots, ``spans`` ended, and two exports held at their gates."""
     exporter = GateExporter()
     processor, platform = _processor(exporter, in_flight=2)
-    _end(processor, 30)
+    _end(processor, spans)
     _until(lambda: exporter.active == 2, "two exports never ran at once")
+    return exporter, processor, platform
+
+
+def test_two_slots_export_two_batches_at_once() -> None:
+    exporter, processor, platform = _two_in_flight(30)
     assert processor._taken == 20
     assert len(processor._queue) == 10  # the third batch waits for a slot
     exporter.gate.set()
@@ -141,10 +147,7 @@ def test_one_slot_exports_one_batch_at_a_time() -> None:
 
 
 def test_a_flush_waits_for_both_exports_in_flight() -> None:
-    exporter = GateExporter()
-    processor, platform = _processor(exporter, in_flight=2)
-    _end(processor, 25)
-    _until(lambda: exporter.active == 2, "two exports never ran at once")
+    exporter, processor, platform = _two_in_flight(25)
     started = time.monotonic()
     assert processor.force_flush(timeout_millis=200) is False  # both slots are busy
     assert time.monotonic() - started < 2.0
@@ -159,10 +162,7 @@ def test_a_flush_waits_for_both_exports_in_flight() -> None:
 
 
 def test_give_up_counts_both_batches_in_flight_once() -> None:
-    exporter = GateExporter()
-    processor, platform = _processor(exporter, in_flight=2)
-    _end(processor, 27)
-    _until(lambda: exporter.active == 2, "two exports never ran at once")
+    exporter, processor, platform = _two_in_flight(27)
     assert processor.give_up() == (7, 20)  # queued, in flight (unconfirmed)
     exporter.gate.set()
     _until(lambda: exporter.active == 0, "the exports never returned")
@@ -172,10 +172,7 @@ def test_give_up_counts_both_batches_in_flight_once() -> None:
 
 
 def test_shutdown_waits_for_both_threads_within_one_bound() -> None:
-    exporter = GateExporter()
-    processor, platform = _processor(exporter, in_flight=2)
-    _end(processor, 20)
-    _until(lambda: exporter.active == 2, "two exports never ran at once")
+    exporter, processor, platform = _two_in_flight(20)
     started = time.monotonic()
     processor.shutdown(1.0)  # both threads stuck: the bound is for the two together
     took = time.monotonic() - started
