@@ -5,9 +5,10 @@ this file uses the standard library plus whatever the peer's venv holds, and pri
 ``BENCH_RESULT {json}`` (the exit figure also prints ``BENCH_LAST <monotonic>`` after its last
 span and then lets the interpreter exit the way a user's program would).
 
-Spec keys: ``figure`` (setup | hot | overhead | exit | deliver | llm), ``peer``, ``grpc`` and
-``http`` (OTLP endpoints; a closed port when the collector is "down"), ``project``, ``genai``
-(apply the peer's google-genai instrumentation), and figure-specific counts.
+Spec keys: ``figure`` (setup | parts | hot | overhead | exit | deliver | llm), ``peer``,
+``grpc`` and ``http`` (OTLP endpoints; a closed port when the collector is "down"),
+``project``, ``genai`` (apply the peer's google-genai instrumentation), and figure-specific
+counts.
 
 Every result carries ``rss_setup_mib``, the process's peak resident set (``ru_maxrss``) right
 after the set-up; the hot figure adds ``rss_after_mib`` after its loop and ``rss_after_spans``,
@@ -16,12 +17,15 @@ the spans (warm-up included) ended before that reading.
 
 from __future__ import annotations
 
+import os  # already loaded by the interpreter's start: costs nothing here
 import time
 
 T0 = time.perf_counter()
+# Figure 2i runs this file under callgrind with --dump-before=os_getppid: each call closes one
+# count, so this one leaves the interpreter's start out, as T0 does for the wall times.
+os.getppid()
 
 import json  # noqa: E402
-import os  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -346,11 +350,43 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# PyYAML's ``yaml.reader.Reader.NON_PRINTABLE``, compiled when ``yaml.reader`` loads; only
+# PyYAML's pure-Python reader uses it. Compiled first, it lands in ``re``'s cache, so that the
+# ``yaml`` import after it no longer pays for it (figure 2i's breakdown).
+YAML_NON_PRINTABLE = "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+
+
+def parts(steps: list[str]) -> list[str]:
+    """Figure 2i's breakdown: the raw SDK's imports, then each step in turn, with a callgrind
+    count closed (``os.getppid()``) after each. A step is a module name, or ``regex:yaml``."""
+    import importlib
+    import re
+
+    from opentelemetry import trace  # noqa: F401
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter  # noqa: F401
+    from opentelemetry.sdk.resources import Resource  # noqa: F401
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: F401
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: F401
+
+    os.getppid()
+    for step in steps:
+        if step == "regex:yaml":
+            re.compile(YAML_NON_PRINTABLE)
+        else:
+            importlib.import_module(step)
+        os.getppid()
+    return ["the raw SDK's imports", *steps]
+
+
 def main() -> None:
     figure = SPEC["figure"]
+    if figure == "parts":
+        print("BENCH_RESULT " + json.dumps({"steps": parts(SPEC["steps"])}), flush=True)
+        os._exit(0)
     counts = _count_exports() if figure in ("deliver", "llm") else None
     tracer, shutdown = setup() if figure != "overhead" else (None, None)
     ready = time.perf_counter()
+    os.getppid()  # figure 2i: the count from T0 to a ready provider ends here
     out: dict[str, object] = {"setup_s": ready - T0, "rss_setup_mib": _peak_rss_mib()}
     if figure == "setup":
         pass

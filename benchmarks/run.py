@@ -289,12 +289,19 @@ def with_variants(peers: list[str]) -> list[str]:
 
 
 def run_probe(
-    env: Env, peer: str, spec: dict, *, timeout: float = 120.0, venv_peer: str | None = None
+    env: Env,
+    peer: str,
+    spec: dict,
+    *,
+    timeout: float = 120.0,
+    venv_peer: str | None = None,
+    wrap: list[str] = (),
 ) -> dict:
-    """Run probe.py in a fresh process; return its BENCH_RESULT (or {"error": ...})."""
+    """Run probe.py in a fresh process (under ``wrap``, a command such as valgrind, if given);
+    return its BENCH_RESULT (or {"error": ...})."""
     peer, spec = resolve_variant(peer, spec)
     spec = {"peer": peer, **spec}
-    argv = [str(venv_python(venv_peer or peer)), str(PROBE), json.dumps(spec)]
+    argv = [*wrap, str(venv_python(venv_peer or peer)), str(PROBE), json.dumps(spec)]
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
             argv,
@@ -544,6 +551,68 @@ def fig_probe(
             if quiet and up:
                 wait_quiet(env.phoenix, limit=quiet_s)
     return results
+
+
+INSTRUCTION_PEERS = ("llmops", "otel", "phoenix-otel")
+"""Figure 2i's peers: llmops, the floor, and the closest peer (callgrind is slow)."""
+PARTS = ["msgspec", "tomllib", "regex:yaml", "yaml"]
+"""Figure 2i's breakdown, after the raw SDK's imports: what llmops' set-up imports that the
+raw SDK does not, one at a time (probe.py's ``parts``)."""
+
+
+def fig_instructions(env: Env, peers: list[str], runs: int) -> dict | None:
+    """Figure 2i: instructions (callgrind) from the probe's start to a ready provider.
+
+    Wall times of a 140-ms set-up spread 0.8-1.4x on this machine; an instruction count does
+    not depend on what else the machine is doing, so two runs show it repeats. None without
+    valgrind.
+    """
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    names = [p for p in INSTRUCTION_PEERS if p in peers]
+    extra = {"llmops-toml": ("llmops", {"llmops_format": "toml"})} if "llmops" in names else {}
+    runs_of: dict[str, list[dict]] = {n: [] for n in [*names, *extra]}
+    for r in range(runs):
+        for name in runs_of:
+            peer, over = extra.get(name, (name, {}))
+            spec = {
+                "figure": "setup",
+                **env.endpoints(False),
+                "project": f"bench-instructions-{name}-{r}",
+                **over,
+            }
+            runs_of[name].append(_callgrind(env, valgrind, peer, spec))
+    parts = (
+        _callgrind(env, valgrind, "llmops", {"figure": "parts", "steps": PARTS})
+        if "llmops" in names
+        else None
+    )
+    return {"runs": runs_of, "parts": parts}
+
+
+def _callgrind(env: Env, valgrind: str, peer: str, spec: dict) -> dict:
+    """One probe under callgrind; ``instructions``: the count between each two of its
+    ``os.getppid()`` calls (probe.py closes one at its start and one when the set-up is done)."""
+    with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as tmp:
+        wrap = [
+            valgrind,
+            "--tool=callgrind",
+            "--dump-before=os_getppid",
+            f"--callgrind-out-file={tmp}/cg",
+        ]
+        res = run_probe(env, peer, spec, timeout=600, wrap=wrap)
+        # cg.1 is the interpreter's start, up to the probe's first os.getppid().
+        dumps = sorted(Path(tmp).glob("cg.*"), key=lambda p: int(p.suffix[1:]))[1:]
+        counts = []
+        for dump in dumps:
+            for line in dump.read_text().splitlines():
+                if line.startswith("totals:"):
+                    counts.append(int(line.split()[1]))
+                    break
+        if "error" not in res:
+            res["instructions"] = counts
+    return res
 
 
 def fig_exit(
@@ -844,6 +913,64 @@ def render_nodrop(data: dict | None) -> str:
     return "\n".join(out) + "\n"
 
 
+def render_instructions(data: dict | None, label) -> str:  # type: ignore[no-untyped-def]
+    """Figure 2i: callgrind's counts of the set-up, and the breakdown of what llmops adds."""
+    title = "\n### 2i. Set-up instructions (callgrind)\n"
+    if not data:
+        return title + "\nNot measured: no valgrind on this machine.\n"
+
+    def first(run: dict) -> int | None:
+        counts = run.get("instructions") or []
+        return counts[0] if counts and "error" not in run else None
+
+    floor = [v for v in map(first, data["runs"].get("otel", [])) if v]
+    floor_mean = statistics.mean(floor) if floor else None
+    rows = []
+    for name, runs in data["runs"].items():
+        values = [v for v in map(first, runs) if v]
+        if not values:
+            rows.append([label(name), "failed: " + errors_of(runs)[:200].replace("|", "/"), ""])
+            continue
+        ratio = statistics.mean(values) / floor_mean if floor_mean else None
+        rows.append(
+            [
+                label(name),
+                "; ".join(f"{v / 1e6:,.1f}" for v in values),
+                f"{ratio:.3f}×" if ratio else "—",
+            ]
+        )
+    out = [
+        title,
+        "Instructions executed from the probe's first line to a ready provider (2a's span), "
+        "counted by valgrind's callgrind in fresh processes, one value per run; millions. "
+        "The count does not move with the machine's load, as 2a's wall times do. "
+        "× raw SDK: mean over the floor's mean.\n",
+        table(["peer", "instructions, M (each run)", "× raw SDK"], rows),
+    ]
+    parts = data.get("parts") or {}
+    counts, steps = parts.get("instructions") or [], parts.get("steps") or []
+    if counts and len(counts) == len(steps) and floor_mean:
+        floor = floor_mean
+        names = {
+            "regex:yaml": "`yaml.reader`'s `NON_PRINTABLE` regular expression, compiled alone",
+            "yaml": "`import yaml` (PyYAML), that expression already compiled",
+        }
+        out.append(
+            "\nWhat llmops' set-up imports that the raw SDK's does not, each imported alone "
+            "after the raw SDK's imports (probe.py's `parts`), against the floor's whole count:\n"
+        )
+        out.append(
+            table(
+                ["step", "instructions, M", "share of the floor's set-up"],
+                [
+                    [names.get(step, f"`import {step}`"), f"{c / 1e6:,.1f}", f"{c / floor:.3f}"]
+                    for step, c in list(zip(steps, counts, strict=True))[1:]
+                ],
+            )
+        )
+    return "\n".join(out) + "\n"
+
+
 def render_rss(down: dict, cfg: dict, label) -> str:  # type: ignore[no-untyped-def]
     """Figure 3r: peak RSS after set-up and after the hot loop (figure 3a's runs)."""
     out = [f"\n### 3r. Peak RSS after set-up and after {cfg['hot_n']:,} spans\n"]
@@ -1043,6 +1170,7 @@ def render(res: dict) -> str:
         "ms",
         "As 2a, with the peer's google-genai instrumentor applied; ms.",
     )
+    L.append(render_instructions(res.get("instructions"), label).rstrip("\n"))
     queue = FLOOR_QUEUE
     for mode in ("down", "up"):
         letter = "a" if mode == "down" else "b"
@@ -1355,8 +1483,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only",
         default="",
-        help="re-run only these figures (comma-separated: import, setup, hot, nodrop, overhead, "
-        "exit, deliver, llm, threads) and merge them into the existing results JSON",
+        help="re-run only these figures (comma-separated: import, setup, instructions, hot, "
+        "nodrop, overhead, exit, deliver, llm, threads) and merge them into the existing "
+        "results JSON",
     )
     ap.add_argument(
         "--render",
@@ -1388,6 +1517,7 @@ def main(argv: list[str] | None = None) -> int:
         "import_rounds": 2 if q else 7,
         "setup_rounds": 1 if q else 11,
         "setup_genai_rounds": 1 if q else 3,
+        "instruction_runs": 1 if q else 2,
         "hot_rounds": 1 if q else 3,
         "hot_n": 300 if q else 10000,
         "hot_budget_s": 2.0 if q else 8.0,
@@ -1551,6 +1681,9 @@ def main(argv: list[str] | None = None) -> int:
             res["setup_genai"] = fig_probe(
                 env, peers, cfg["setup_genai_rounds"], {"figure": "setup", "genai": True}, up=False
             )
+        if want("instructions"):
+            log("figure 2i: set-up instructions (callgrind)")
+            res["instructions"] = fig_instructions(env, peers, cfg["instruction_runs"])
         hot_spec = {"figure": "hot", "n": cfg["hot_n"], "budget_s": cfg["hot_budget_s"]}
         if want("hot"):
             log("figure 3: hot path")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,7 @@ SECTIONS = (
     "### 1. Import cost",
     "### 2a. Set-up cost, no instrumentors",
     "### 2b. Set-up cost with google-genai instrumentation",
+    "### 2i. Set-up instructions (callgrind)",
     "### 3a. Hot path, drop regime, collector down",
     "### 3n. No-drop regime: bursts that fit the queue, every span delivered",
     "### 3c. llmops' hot-path wrappers, in one process",
@@ -87,6 +89,12 @@ def test_harness_writes_every_section(tmp_path: Path) -> None:
     assert any("spans_per_s" in r for r in results["hot"]["down"]["llmops"])
     assert any("rss_after_mib" in r for r in results["hot"]["down"]["llmops"])
     assert any("rss_setup_mib" in r for r in results["setup"]["llmops"])
+    if shutil.which("valgrind"):  # figure 2i: a count per run, and one per breakdown step
+        counted = results["instructions"]
+        assert all(r.get("instructions") for r in counted["runs"]["llmops"]), counted
+        assert all(r.get("instructions") for r in counted["runs"]["llmops-toml"]), counted
+        parts = counted["parts"]
+        assert len(parts["instructions"]) == len(parts["steps"]), parts
     # The no-drop figure ran both thread counts (llmops and the raw SDK in one process).
     assert set(results["nodrop"].get("by_threads", {})) == {"1", "8"}, results["nodrop"]
     assert all(p["runs"] for p in results["nodrop"]["by_threads"].values())
