@@ -172,11 +172,9 @@ def _drop_env_headers(exporter: SpanExporter, headers: Mapping[str, str]) -> Non
                 del mapping[key]
 
 
-_QUOTED_HEADER = re.compile(
-    r"(header values?\s*[:=]\s*|headers?\s*[:=]\s*)(b?'[^']*'|b?\"[^\"]*\"|\S+)",
-    re.IGNORECASE,
-)
-"""A header quoted in an exporter's message (requests: "... in header value: 'Bearer …'")."""
+_QUOTED_HEADER = r"(?i)(header values?\s*[:=]\s*|headers?\s*[:=]\s*)(b?'[^']*'|b?\"[^\"]*\"|\S+)"
+"""A header quoted in an exporter's message (requests: "... in header value: 'Bearer …'").
+A pattern string: `re` compiles it for the first failure's message, not at every set-up."""
 
 
 def relayable(text: str, secrets: Sequence[str]) -> str:
@@ -187,7 +185,7 @@ def relayable(text: str, secrets: Sequence[str]) -> str:
 
     words = [w for s in secrets for w in s.split() if w != s]
     text = mask(text, [*secrets, *words, *(repr(s)[1:-1] for s in secrets)])
-    return _QUOTED_HEADER.sub(lambda m: f"{m[1]}{MASK}", text)
+    return re.sub(_QUOTED_HEADER, lambda m: f"{m[1]}{MASK}", text)
 
 
 _rebuilding = threading.Lock()

@@ -20,7 +20,9 @@ MIN_SECRET_LENGTH = 4
 inside other text: a three-letter secret would mask every word that contains it."""
 
 # scheme://userinfo@ ; the userinfo is masked whole, or all but the user name before ':'.
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/?#@\s'\"]*)@")
+# A pattern string, not compiled here: `re` compiles it on the first text with an '@' in it,
+# so a set-up whose URLs carry no userinfo never pays for it.
+_USERINFO = r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/?#@\s'\"]*)@"
 
 
 def _userinfo(match: re.Match[str]) -> str:
@@ -46,5 +48,5 @@ def mask(text: str, secrets: Iterable[str] = ()) -> str:
         if stripped != secret and len(stripped) >= MIN_SECRET_LENGTH:
             text = text.replace(stripped, MASK)
     if "@" in text:
-        text = _USERINFO.sub(_userinfo, text)
+        text = re.sub(_USERINFO, _userinfo, text)
     return text
