@@ -1515,7 +1515,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = {
         "quick": q,
         "import_rounds": 2 if q else 7,
-        "setup_rounds": 1 if q else 11,
+        "setup_rounds": 1 if q else 21,
         "setup_genai_rounds": 1 if q else 3,
         "instruction_runs": 1 if q else 2,
         "hot_rounds": 1 if q else 3,
