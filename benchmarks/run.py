@@ -553,6 +553,19 @@ def fig_probe(
     return results
 
 
+FIGURE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "import": ("import_rounds",),
+    "setup": ("setup_rounds", "setup_genai_rounds"),
+    "instructions": ("instruction_runs",),
+    "hot": ("hot_rounds", "hot_n", "hot_budget_s", "quiet_s"),
+    "overhead": ("overhead_rounds", "overhead_blocks", "overhead_per_block"),
+    "exit": ("exit_rounds", "exit_n", "exit_cap_s", "quiet_s"),
+    "deliver": ("deliver_s", "deliver_rates", "sink_rates", "quiet_s"),
+    "llm": ("llm_rounds", "llm_calls", "quiet_s"),
+    "threads": ("threads_pairs", "threads_s"),
+    "nodrop": ("nodrop_processes", "nodrop_pairs", "nodrop_threads", "nodrop_burst"),
+}
+"""The run settings each figure reads (``--only`` records those of the figures it re-runs)."""
 INSTRUCTION_PEERS = ("llmops", "otel", "phoenix-otel")
 """Figure 2i's peers: llmops, the floor, and the closest peer (callgrind is slow)."""
 PARTS = ["msgspec", "tomllib", "regex:yaml", "yaml"]
@@ -1675,7 +1688,7 @@ def main(argv: list[str] | None = None) -> int:
         # The run counts of the figures re-run are this run's; the others' stay as they were.
         res["config"] = {
             **previous.get("config", {}),
-            **{k: v for k, v in cfg.items() if any(k.startswith(f.rstrip("s")) for f in only)},
+            **{k: cfg[k] for f in only for k in FIGURE_SETTINGS.get(f, ())},
         }
     try:
         if want("import"):
